@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "setup": "connector.commands.setup",
     "evaluate": "evaluation.cli",
     "validate": "connector.commands.validate",
+    "faults": "faults.cli",
 }
 
 
