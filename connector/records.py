@@ -1,0 +1,100 @@
+"""Value types that flow through the runtime: a source record, a document, a rejection.
+
+They are plain slotted dataclasses with no I/O, so sources, sinks and the runner can share
+them without importing each other. A :class:`Document` carries its bulk action line and its
+source already serialised (``json.dumps`` once per document, on the hot path), plus the
+position of the record it came from so a rejected document can be dead-lettered with the
+original bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Document",
+    "Position",
+    "Rejection",
+    "SourceRecord",
+    "action_line",
+    "record_doc_id",
+]
+
+#: ``(topic, partition, offset)`` of one source record.
+Position = tuple[str, int, int]
+
+
+@dataclass(slots=True)
+class SourceRecord:
+    """One record as read from a source: where it sits and its raw bytes.
+
+    Examples
+    --------
+    >>> r = SourceRecord("gameday", 0, 41, b'{"a": 1}')
+    >>> r.position
+    ('gameday', 0, 41)
+    """
+
+    topic: str
+    partition: int
+    offset: int
+    value: bytes | None
+    key: bytes | None = None
+    headers: list[tuple[str, bytes]] | None = None
+
+    @property
+    def position(self) -> Position:
+        return (self.topic, self.partition, self.offset)
+
+
+def record_doc_id(topic: str, partition: int, offset: int) -> str:
+    """Deterministic ``_id`` of a record document: ``<topic>+<partition>+<offset>``.
+
+    A replay of the same offset yields the same id, so ``op_type: create`` answers 409 instead
+    of writing a duplicate.
+
+    Examples
+    --------
+    >>> record_doc_id("gameday", 2, 1007)
+    'gameday+2+1007'
+    """
+    return f"{topic}+{partition}+{offset}"
+
+
+def action_line(doc_id: str, op_type: str = "create") -> str:
+    """The bulk action line for one document (the index goes on the request URL).
+
+    Examples
+    --------
+    >>> action_line("gameday+0+7")
+    '{"create":{"_id":"gameday+0+7"}}'
+    >>> action_line('we"ird', op_type="index")
+    '{"index":{"_id":"we\\\\"ird"}}'
+    """
+    return f'{{"{op_type}":{{"_id":{json.dumps(doc_id)}}}}}'
+
+
+@dataclass(slots=True)
+class Document:
+    """A document ready for the bulk API: id, action line and JSON source.
+
+    ``record`` is the source record it came from (``None`` for window documents, whose
+    sources are many); a rejected document is dead-lettered with that record's bytes.
+    """
+
+    doc_id: str
+    action: str
+    source: str
+    record: SourceRecord | None = None
+    flagged: bool = False
+    body: dict | None = field(default=None, repr=False)
+
+
+@dataclass(slots=True)
+class Rejection:
+    """A record that goes to the error topic, with the reason and (from OpenSearch) a status."""
+
+    record: SourceRecord
+    reason: str
+    status: int | None = None

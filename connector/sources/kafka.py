@@ -1,0 +1,162 @@
+"""Kafka source: a confluent-kafka consumer that reads in batches and commits explicitly.
+
+Lifecycle: ``KafkaSource(...)`` subscribes; :meth:`KafkaSource.consume` returns up to
+``batch_size`` records (**blocks** up to ``poll_timeout`` seconds when nothing is waiting);
+the runner commits a batch with :meth:`KafkaSource.commit` only after every document of the
+batch was acknowledged; :meth:`KafkaSource.close` leaves the group. Offsets are never
+auto-committed nor auto-stored (``enable.auto.commit=False``, ``enable.auto.offset.store=False``):
+what is committed is exactly what the runner hands to :meth:`commit`.
+
+While the runner waits for OpenSearch it :meth:`pause`\\ s the assigned partitions and keeps
+calling :meth:`consume` (which then returns nothing), so the consumer stays in its group
+(``max.poll.interval.ms``) without fetching records it could not write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+from connector.errors import ConnectorError
+from connector.records import Position, SourceRecord
+
+__all__ = ["KafkaSource", "consumer_settings", "next_offsets"]
+
+logger = logging.getLogger(__name__)
+
+# Settings the at-least-once contract depends on: the user's block cannot turn them off.
+_FORCED = {"enable.auto.commit": False, "enable.auto.offset.store": False}
+
+
+def consumer_settings(kafka: Mapping[str, object], group_id: str | None) -> dict[str, object]:
+    """librdkafka settings for the consumer: the pipeline's block verbatim, plus our invariants.
+
+    Examples
+    --------
+    >>> s = consumer_settings({"bootstrap.servers": "b:9092", "enable.auto.commit": True}, "g")
+    >>> s["enable.auto.commit"], s["group.id"], s["auto.offset.reset"]
+    (False, 'g', 'earliest')
+    """
+    settings = dict(kafka)
+    for key, value in _FORCED.items():
+        if key in settings and settings[key] != value:
+            logger.warning("kafka setting overridden key=%s value=%s", key, value)
+    settings.update(_FORCED)
+    if group_id is not None:
+        settings["group.id"] = group_id
+    settings.setdefault("auto.offset.reset", "earliest")
+    return settings
+
+
+def next_offsets(positions: Iterable[Position]) -> dict[tuple[str, int], int]:
+    """Offsets to commit for processed positions: per partition, highest offset + 1.
+
+    Examples
+    --------
+    >>> next_offsets([("t", 0, 4), ("t", 1, 9), ("t", 0, 6), ("t", 0, 5)])
+    {('t', 0): 7, ('t', 1): 10}
+    """
+    result: dict[tuple[str, int], int] = {}
+    for topic, partition, offset in positions:
+        tp = (topic, partition)
+        if offset + 1 > result.get(tp, -1):
+            result[tp] = offset + 1
+    return result
+
+
+class KafkaSource:
+    """Batches of records from a consumer group, with explicit commits.
+
+    Parameters
+    ----------
+    topics
+        Topics to subscribe to.
+    settings
+        librdkafka settings, passed verbatim to ``Consumer`` (see :func:`consumer_settings`).
+    batch_size
+        Most records returned by one :meth:`consume`.
+    poll_timeout
+        Seconds one :meth:`consume` blocks when no record is waiting.
+    """
+
+    def __init__(
+        self,
+        topics: list[str],
+        settings: Mapping[str, object],
+        *,
+        batch_size: int = 2000,
+        poll_timeout: float = 0.5,
+    ) -> None:
+        self.topics = list(topics)
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self._consumer = Consumer(dict(settings))
+        self._consumer.subscribe(self.topics)
+        self._paused: list[TopicPartition] = []
+
+    def consume(self) -> list[SourceRecord]:
+        """Up to ``batch_size`` records; **blocks** up to ``poll_timeout`` s when idle."""
+        messages = self._consumer.consume(self.batch_size, self.poll_timeout)
+        records = []
+        append = records.append
+        for msg in messages:
+            err = msg.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal() or err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise ConnectorError(f"kafka consume failed: {err}")
+                logger.warning("kafka consume error topic=%s error=%s", msg.topic(), err)
+                continue
+            append(
+                SourceRecord(
+                    msg.topic(), msg.partition(), msg.offset(), msg.value(), msg.key(),
+                    msg.headers(),
+                )
+            )
+        return records
+
+    def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
+        """Commit ``{(topic, partition): next_offset}`` synchronously (**blocks**)."""
+        if not offsets:
+            return
+        tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        try:
+            result = self._consumer.commit(offsets=tps, asynchronous=False)
+        except KafkaException as exc:
+            # A rebalance took the partition away: the new owner replays from the last
+            # commit, and deterministic ids make that replay harmless.
+            logger.warning("kafka commit failed offsets=%s error=%s", offsets, exc)
+            return
+        for tp in result or []:
+            if tp.error is not None:
+                logger.warning(
+                    "kafka commit failed topic=%s partition=%s offset=%s error=%s",
+                    tp.topic, tp.partition, tp.offset, tp.error,
+                )
+
+    def committed(self, timeout: float = 10.0) -> dict[tuple[str, int], int]:
+        """Committed offsets of the current assignment (``-1001`` when none)."""
+        tps = self._consumer.committed(self._consumer.assignment(), timeout=timeout)
+        return {(tp.topic, tp.partition): tp.offset for tp in tps}
+
+    def pause(self) -> None:
+        """Stop fetching from every assigned partition (kept until :meth:`resume`)."""
+        self._paused = self._consumer.assignment()
+        if self._paused:
+            self._consumer.pause(self._paused)
+
+    def resume(self) -> None:
+        """Fetch again from the partitions paused by :meth:`pause`."""
+        if self._paused:
+            try:
+                self._consumer.resume(self._paused)
+            except KafkaException as exc:  # partitions revoked meanwhile
+                logger.warning("kafka resume failed error=%s", exc)
+        self._paused = []
+
+    def close(self) -> None:
+        """Leave the group; nothing is committed here (the runner committed already)."""
+        self._consumer.close()
