@@ -12,6 +12,7 @@ import logging
 import os
 import select
 import sys
+import time
 from collections.abc import Mapping
 from typing import BinaryIO
 
@@ -125,6 +126,11 @@ class FileSource:
 
     def resume(self) -> None:
         """Counterpart of :meth:`pause`."""
+
+    def idle(self, seconds: float) -> list[SourceRecord]:
+        """Wait ``seconds`` without reading (**blocks**); files have no group to stay in."""
+        time.sleep(seconds)
+        return []
 
     def close(self) -> None:
         if self._stream is not sys.stdin.buffer:

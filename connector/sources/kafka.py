@@ -15,6 +15,7 @@ calling :meth:`consume` (which then returns nothing), so the consumer stays in i
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Mapping
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
@@ -156,6 +157,21 @@ class KafkaSource:
             except KafkaException as exc:  # partitions revoked meanwhile
                 logger.warning("kafka resume failed error=%s", exc)
         self._paused = []
+
+    def idle(self, seconds: float) -> list[SourceRecord]:
+        """Keep polling for ``seconds`` while paused (**blocks**), to stay in the group.
+
+        Returns records that arrived anyway (from partitions assigned during the pause): the
+        caller must process them later, not drop them.
+        """
+        deadline = time.monotonic() + seconds
+        held: list[SourceRecord] = []
+        while (left := deadline - time.monotonic()) > 0:
+            for msg in self._consumer.consume(self.batch_size, min(left, self.poll_timeout)):
+                if msg.error() is None:
+                    held.append(SourceRecord(msg.topic(), msg.partition(), msg.offset(),
+                                             msg.value(), msg.key(), msg.headers()))
+        return held
 
     def close(self) -> None:
         """Leave the group; nothing is committed here (the runner committed already)."""

@@ -1,0 +1,57 @@
+"""``outlier-connector run PIPELINE.yaml``: run one pipeline until stopped.
+
+Stops on SIGINT/SIGTERM (after the current batch is written and committed), after
+``--max-records`` records, when a file source is exhausted, or after ``--idle-timeout``
+seconds without a record. Exit code 0 on a clean stop, 1 when a batch had to be left
+uncommitted (it is replayed by the next run), 2 for a config error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import asdict
+
+from connector.errors import ConfigError
+
+__all__ = ["register", "run"]
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("run", help="run one pipeline: Kafka (or a file) -> OpenSearch")
+    p.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/gameday.yaml")
+    p.add_argument("--max-records", type=int, default=None, help="stop after N records")
+    p.add_argument("--idle-timeout", type=float, default=None,
+                   help="stop after S seconds without a record")
+    p.add_argument("--batch-size", type=int, default=2000, help="records per batch")
+    p.add_argument("--topic", help="override the source topic (errors go to TOPIC.errors)")
+    p.add_argument("--group-id", help="override the consumer group")
+    p.add_argument("--index", help="override the target index")
+    p.add_argument("--bootstrap", help="override bootstrap.servers")
+    p.add_argument("--opensearch-url", help="override the OpenSearch host")
+    p.add_argument("--input", metavar="PATH",
+                   help="read lines from PATH ('-' for stdin) instead of Kafka")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from connector.app import build_runner, load_config
+
+    try:
+        cfg = load_config(
+            args.pipeline, topic=args.topic, group_id=args.group_id, index=args.index,
+            bootstrap=args.bootstrap, opensearch_url=args.opensearch_url, path=args.input,
+        )
+    except ConfigError as exc:
+        logger.error("config error: %s", exc)
+        return 2
+    runner = build_runner(cfg, batch_size=args.batch_size)
+    runner.install_signal_handlers()
+    stats = runner.run(max_records=args.max_records, idle_timeout=args.idle_timeout)
+    summary = asdict(stats)
+    summary.pop("started")
+    print(json.dumps({"pipeline": cfg.name, **summary}), flush=True)
+    return 1 if stats.abandoned else 0

@@ -1,0 +1,258 @@
+"""The poll loop: consume a batch, prepare, score, bulk-write, dead-letter, commit.
+
+One batch at a time, in this order, so a committed offset never passes a document that
+OpenSearch did not acknowledge (at-least-once; deterministic ids make replays harmless):
+
+1. ``source.consume()`` a batch (**blocks** up to the source's poll timeout when idle);
+2. ``transform.prepare`` each record; a bad one becomes a dead letter, never an exception;
+3. score the whole batch at once and build the documents (:mod:`connector.scoring`);
+4. bulk-write them; on :class:`~connector.errors.SinkError` or ``Backpressure`` the source's
+   partitions are paused and the *same* documents are retried with capped exponential
+   backoff (the consumer keeps polling, so it stays in its group), then resumed;
+5. add OpenSearch's per-document rejections to the dead letters; produce and flush them
+   (and events for flagged outliers), with the same retry;
+6. commit the batch's offsets.
+
+SIGINT/SIGTERM (see :meth:`Runner.install_signal_handlers`) let the current batch finish,
+flush and commit, then :meth:`Runner.run` returns. A stop requested while a write keeps
+failing abandons that batch uncommitted (it is replayed by the next run).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import Backpressure, RecordRejected, SinkError
+from connector.records import Document, Rejection, SourceRecord
+from connector.sources.kafka import next_offsets
+
+__all__ = ["Runner", "RunStats"]
+
+logger = logging.getLogger(__name__)
+
+_PREPARE_ERRORS = (RecordRejected, ValueError, TypeError, KeyError, AttributeError)
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one run (what the run and demo commands print)."""
+
+    records: int = 0
+    indexed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    flagged: int = 0
+    events: int = 0
+    batches: int = 0
+    retries: int = 0
+    abandoned: bool = False
+    started: float = 0.0
+
+    def rate(self) -> float:
+        elapsed = time.monotonic() - self.started
+        return self.records / elapsed if elapsed > 0 else 0.0
+
+
+class _Abandon(Exception):
+    """A stop was requested while a write kept failing: leave the batch uncommitted."""
+
+
+class Runner:
+    """Wires a source, a transform, scoring and sinks into the at-least-once loop.
+
+    Parameters
+    ----------
+    source
+        ``KafkaSource`` or ``FileSource`` (``consume``, ``commit``, ``pause``, ``resume``,
+        ``idle``, ``close``).
+    transform
+        ``prepare(bytes) -> Prepared``, raising ``RecordRejected`` for bad input.
+    scoring
+        :class:`connector.scoring.Scoring`.
+    sink
+        :class:`connector.sinks.opensearch.OpenSearchSink`.
+    errors
+        :class:`connector.sinks.kafka.ErrorTopicSink` (``None``: dead letters only logged).
+    events
+        Optional ``(EventSink, predicate(body) -> bool, make_event(body) -> dict)``.
+    initial_backoff, max_backoff
+        Seconds between retries of a failed write: doubling from the first, capped.
+    """
+
+    def __init__(
+        self,
+        source: Any,
+        transform: Any,
+        scoring: Any,
+        sink: Any,
+        errors: Any = None,
+        events: tuple[Any, Callable[[dict], bool], Callable[[dict], dict]] | None = None,
+        *,
+        initial_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        progress_every: float = 10.0,
+    ) -> None:
+        self.source = source
+        self.transform = transform
+        self.scoring = scoring
+        self.sink = sink
+        self.errors = errors
+        self.events = events
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.progress_every = progress_every
+        self.stats = RunStats()
+        self._stopping = False
+        self._held: list[SourceRecord] = []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def stop(self, *_: Any) -> None:
+        """Ask the loop to finish the current batch, commit it and return."""
+        if not self._stopping:
+            logger.info("stop requested: finishing the current batch")
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT and SIGTERM call :meth:`stop` (main thread only)."""
+        signal.signal(signal.SIGINT, self.stop)
+        signal.signal(signal.SIGTERM, self.stop)
+
+    def run(
+        self,
+        *,
+        max_records: int | None = None,
+        idle_timeout: float | None = None,
+        on_progress: Callable[[RunStats], None] | None = None,
+    ) -> RunStats:
+        """Loop until stopped, ``max_records`` processed, input exhausted or idle too long."""
+        stats = self.stats
+        stats.started = time.monotonic()
+        last_record = last_progress = stats.started
+        try:
+            while not self._stopping:
+                records, self._held = self._held or self.source.consume(), []
+                now = time.monotonic()
+                if records:
+                    if max_records is not None:
+                        records = records[: max_records - stats.records]
+                    self._process(records)
+                    last_record = now = time.monotonic()
+                elif getattr(self.source, "exhausted", False):
+                    break
+                elif idle_timeout is not None and now - last_record >= idle_timeout:
+                    logger.info("idle for %.1fs: stopping", idle_timeout)
+                    break
+                if now - last_progress >= self.progress_every:
+                    last_progress = now
+                    self._log_progress()
+                    if on_progress is not None:
+                        on_progress(stats)
+                if max_records is not None and stats.records >= max_records:
+                    break
+        except _Abandon:
+            stats.abandoned = True
+        finally:
+            self.source.close()
+        self._log_progress()
+        return stats
+
+    # -- one batch -----------------------------------------------------------------------------
+    def _process(self, records: list[SourceRecord]) -> None:
+        prepared, kept, rejections = [], [], []
+        prepare = self.transform.prepare
+        for rec in records:
+            try:
+                if rec.value is None:
+                    raise RecordRejected("empty value (tombstone)")
+                p = prepare(rec.value)
+            except _PREPARE_ERRORS as exc:
+                reason = exc.reason if isinstance(exc, RecordRejected) else repr(exc)
+                rejections.append(Rejection(rec, reason))
+            else:
+                prepared.append(p)
+                kept.append(rec)
+        docs = self.scoring.documents(prepared, kept)
+        self.sink.add(docs)
+        outcome = self._retrying(self.sink.flush, "opensearch bulk", records)
+        for doc, status, reason in outcome.rejected:
+            rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
+        self._dead_letter(rejections, records)
+        self._emit_events(docs, records)
+        self.source.commit(next_offsets(r.position for r in records))
+        stats = self.stats
+        stats.batches += 1
+        stats.records += len(records)
+        stats.indexed += outcome.indexed
+        stats.duplicates += outcome.duplicates
+        stats.dead_lettered += len(rejections)
+        stats.flagged += sum(1 for d in docs if d.flagged)
+
+    def _dead_letter(self, rejections: list[Rejection], records: list[SourceRecord]) -> None:
+        for rej in rejections:
+            rec = rej.record
+            logger.warning(
+                "dead letter topic=%s partition=%s offset=%s status=%s reason=%s",
+                rec.topic, rec.partition, rec.offset, rej.status, rej.reason[:300],
+            )
+            if self.errors is not None:
+                self.errors.add(rej)
+        if self.errors is not None and len(self.errors):
+            self._retrying(self.errors.flush, "error topic produce", records)
+
+    def _emit_events(self, docs: list[Document], records: list[SourceRecord]) -> None:
+        if self.events is None:
+            return
+        sink, predicate, make_event = self.events
+        for doc in docs:
+            if doc.body is not None and predicate(doc.body):
+                sink.add(make_event(doc.body), key=doc.body.get("outlier", {}).get("key"))
+        if len(sink):
+            self.stats.events += self._retrying(sink.flush, "events produce", records)
+
+    def _retrying(self, write: Callable[[], Any], what: str, records: list[SourceRecord]) -> Any:
+        """Call ``write`` until it succeeds; pause the source meanwhile (**blocks**)."""
+        delay = self.initial_backoff
+        paused = False
+        try:
+            while True:
+                try:
+                    return write()
+                except (SinkError, Backpressure) as exc:
+                    first = records[0]
+                    logger.warning(
+                        "%s failed topic=%s partition=%s offset=%s batch=%d retry_in=%.1fs "
+                        "error=%s", what, first.topic, first.partition, first.offset,
+                        len(records), delay, exc,
+                    )
+                    if self._stopping:
+                        logger.warning("stop requested during outage: batch left uncommitted")
+                        raise _Abandon() from exc
+                    if not paused:
+                        self.source.pause()
+                        paused = True
+                    self.stats.retries += 1
+                    wait = min(self.max_backoff, max(delay, getattr(exc, "retry_after", 0.0)))
+                    self._held.extend(self.source.idle(wait))
+                    delay = min(self.max_backoff, delay * 2)
+        finally:
+            if paused:
+                self.source.resume()
+                logger.info("%s recovered after %d retries", what, self.stats.retries)
+
+    def _log_progress(self) -> None:
+        s = self.stats
+        logger.info(
+            "progress records=%d indexed=%d duplicates=%d dead_lettered=%d flagged=%d "
+            "rate=%.0f/s retries=%d", s.records, s.indexed, s.duplicates, s.dead_lettered,
+            s.flagged, s.rate(), s.retries,
+        )
+
+
+def _window_record(doc: Document) -> SourceRecord:
+    # A window document has many sources: dead-letter its own body instead.
+    return SourceRecord("window", -1, -1, doc.source.encode(), doc.doc_id.encode())
