@@ -9,13 +9,13 @@ uuid-named topics and indices (:func:`load_config`).
 from __future__ import annotations
 
 import copy
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from connector.config import PipelineConfig, parse_pipeline
-from connector.events import predicate, render
 from connector.runner import Runner
 from connector.scoring import Scoring
 from connector.sinks.kafka import ErrorTopicSink, EventSink, producer_settings
@@ -94,7 +94,7 @@ def build_runner(
     scoring: Scoring | None = None,
 ) -> Runner:
     """Everything :class:`Runner` needs, built from ``cfg`` (clients connect lazily)."""
-    from connector.transform import build_transform
+    from connector.transform import build_transform, render_event
 
     if cfg.window is not None:
         raise NotImplementedError("windowed pipelines are not wired into the runner yet")
@@ -120,9 +120,7 @@ def build_runner(
         ev = cfg.output.events
         if ev is not None:
             ev_producer = Producer({**base, **ev.kafka}) if ev.kafka else producer
-            template = ev.template
-            events = (EventSink(ev_producer, ev.topic), predicate(ev.condition),
-                      lambda body: render(template, body))
+            events = (EventSink(ev_producer, ev.topic), partial(render_event, ev))
     sink = OpenSearchSink(opensearch_client(cfg), cfg.output.index, chunk_size=batch_size)
     return Runner(
         source,

@@ -79,7 +79,7 @@ class Runner:
     errors
         :class:`connector.sinks.kafka.ErrorTopicSink` (``None``: dead letters only logged).
     events
-        Optional ``(EventSink, predicate(body) -> bool, make_event(body) -> dict)``.
+        Optional ``(EventSink, make_event(body) -> event | None)`` for flagged outliers.
     initial_backoff, max_backoff
         Seconds between retries of a failed write: doubling from the first, capped.
     """
@@ -91,7 +91,7 @@ class Runner:
         scoring: Any,
         sink: Any,
         errors: Any = None,
-        events: tuple[Any, Callable[[dict], bool], Callable[[dict], dict]] | None = None,
+        events: tuple[Any, Callable[[dict], Any]] | None = None,
         *,
         initial_backoff: float = 0.5,
         max_backoff: float = 30.0,
@@ -176,7 +176,8 @@ class Runner:
             else:
                 prepared.append(p)
                 kept.append(rec)
-        docs = self.scoring.documents(prepared, kept)
+        docs, unscored = self.scoring.documents(prepared, kept)
+        rejections.extend(unscored)
         self.sink.add(docs)
         outcome = self._retrying(self.sink.flush, "opensearch bulk", records)
         for doc, status, reason in outcome.rejected:
@@ -207,10 +208,11 @@ class Runner:
     def _emit_events(self, docs: list[Document], records: list[SourceRecord]) -> None:
         if self.events is None:
             return
-        sink, predicate, make_event = self.events
+        sink, make_event = self.events
         for doc in docs:
-            if doc.body is not None and predicate(doc.body):
-                sink.add(make_event(doc.body), key=doc.body.get("outlier", {}).get("key"))
+            event = make_event(doc.body) if doc.body is not None else None
+            if event is not None:
+                sink.add(event, key=doc.body["outlier"]["key"])
         if len(sink):
             self.stats.events += self._retrying(sink.flush, "events produce", records)
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.records import Document, SourceRecord, action_line, record_doc_id
+from connector.records import Document, Rejection, SourceRecord, action_line, record_doc_id
 
 __all__ = ["Scoring", "dumps", "iso_utc", "outlier_fields", "window_doc_id"]
 
@@ -128,22 +128,29 @@ class Scoring:
 
     def documents(
         self, prepared: Sequence[Any], records: Sequence[SourceRecord]
-    ) -> list[Document]:
-        """Score prepared records (in order) and build their documents (``create``)."""
+    ) -> tuple[list[Document], list[Rejection]]:
+        """Score prepared records (in order) and build their documents (``create``).
+
+        A record the scorer refused (``assessment.rejected``) comes back as a rejection.
+        """
         if not prepared:
-            return []
+            return [], []
         assessments = self.scorer.process_many(
             [p.features for p in prepared], [p.key for p in prepared]
         )
-        docs = []
+        docs: list[Document] = []
+        rejections: list[Rejection] = []
         append = docs.append
         for p, rec, a in zip(prepared, records, assessments, strict=True):
+            if getattr(a, "rejected", None):
+                rejections.append(Rejection(rec, f"not scored: {a.rejected}"))
+                continue
             body = p.document
             body["@timestamp"] = iso_utc(p.timestamp)
             body["outlier"] = outlier_fields(a)
             doc_id = record_doc_id(rec.topic, rec.partition, rec.offset)
             append(Document(doc_id, action_line(doc_id), dumps(body), rec, bool(a.flag), body))
-        return docs
+        return docs, rejections
 
     def window_documents(self, windows: Sequence[Any]) -> list[Document]:
         """Score closed windows; their documents use ``index`` so a late update replaces."""
