@@ -1,0 +1,471 @@
+"""Pipeline config: one YAML per scenario, loaded and validated once into frozen dataclasses.
+
+``load_pipeline(path)`` reads the YAML, interpolates ``${VAR}`` / ``${VAR:-default}`` from the
+environment (the only way the environment is read), validates it against
+``connector/pipeline_schema.json`` and then against the semantic rules below, and returns a
+:class:`PipelineConfig`. Every failure is a :class:`~connector.errors.ConfigError` naming the YAML
+path and the rule, e.g. ``tolls.detector.shingle_size: must be ≥ 1``.
+
+The ``kafka:`` and ``opensearch:`` blocks pass through verbatim (librdkafka dotted keys,
+opensearch-py keyword arguments); values whose key looks secret are masked in ``repr``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from connector.errors import ConfigError
+
+__all__ = [
+    "Aggregate",
+    "Column",
+    "ConfigError",
+    "DecodeSpec",
+    "EventsOutput",
+    "FeatureSpec",
+    "KeySpec",
+    "OutputSpec",
+    "PipelineConfig",
+    "Settings",
+    "SourceSpec",
+    "TimestampSpec",
+    "WindowSpec",
+    "load_pipeline",
+    "parse_pipeline",
+]
+
+SCHEMA_PATH = Path(__file__).with_name("pipeline_schema.json")
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SECRET = re.compile(r"pass|secret|token|credential|http_auth|api_key|private", re.I)
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_CONDITION = re.compile(r"^\s*([\w.@]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
+
+
+class Settings(dict):
+    """Client settings passed verbatim to a client; read-only, secrets masked in ``repr``.
+
+    >>> Settings({"bootstrap.servers": "b:9092", "sasl.password": "hunter2"})
+    Settings({'bootstrap.servers': 'b:9092', 'sasl.password': '***'})
+    """
+
+    def __repr__(self) -> str:
+        shown = {k: ("***" if _SECRET.search(str(k)) else v) for k, v in self.items()}
+        return f"Settings({shown!r})"
+
+    def _readonly(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("Settings are read-only; copy with dict(settings) to change them")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """Where records come from: Kafka ``topics`` (``kafka`` settings) or a file/stdin ``path``."""
+
+    kind: str
+    topics: tuple[str, ...] = ()
+    group_id: str | None = None
+    kafka: Settings = field(default_factory=Settings)
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A named, typed CSV column (``str``, ``int``, ``float`` or ``bool``)."""
+
+    name: str
+    type: str = "str"
+
+
+@dataclass(frozen=True)
+class DecodeSpec:
+    """How bytes become a dict: ``json``, ``envelope`` (JSON wrapper to unwrap) or ``csv``."""
+
+    format: str
+    envelope_field: str | None = None
+    envelope_markers: tuple[tuple[str, str], ...] = ()
+    columns: tuple[Column, ...] = ()
+    delimiter: str = ","
+
+
+@dataclass(frozen=True)
+class TimestampSpec:
+    """Event time: ``field`` read with ``format`` (epoch_s, epoch_ms, iso8601 or auto)."""
+
+    field: str
+    format: str = "auto"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """The model key: values of ``fields`` joined by ``separator`` (no key when empty)."""
+
+    fields: tuple[str, ...] = ()
+    separator: str = "|"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One model input: numeric, categorical (ordinal/onehot) or derived from a field."""
+
+    name: str
+    kind: str
+    field: str
+    transform: str = "none"
+    default: float | None = None
+    encoding: str = "ordinal"
+    categories: tuple[str, ...] = ()
+    derive: str | None = None
+    value: Any = None
+    seconds: float = 0.0
+    alpha: float = 0.05
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names this spec contributes (one per category for one-hot)."""
+        if self.kind == "categorical" and self.encoding == "onehot":
+            return tuple(f"{self.name}={c}" for c in self.categories)
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A window feature: ``op`` (count, sum, distinct_count, mean, min, max, std) of ``field``."""
+
+    name: str
+    op: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Tumbling or sliding event-time windows per key, in seconds."""
+
+    kind: str
+    size: float
+    step: float
+    allowed_lateness: float
+    late_policy: str
+    aggregates: tuple[Aggregate, ...]
+    key: KeySpec
+    emit_empty: bool = False
+    empty_ttl: int = 10
+
+
+@dataclass(frozen=True)
+class EventsOutput:
+    """Flagged events to a Kafka topic: ``when`` a condition holds, body from ``template``."""
+
+    topic: str
+    when: str = "outlier.flag == true"
+    template: Any = None
+    kafka: Settings = field(default_factory=Settings)
+
+    @property
+    def condition(self) -> tuple[str, str, Any]:
+        """``when`` parsed as ``(field, operator, value)``."""
+        return _parse_condition(self.when, "output.events.when")
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """Where documents go: an OpenSearch index, the error topic, optional events."""
+
+    index: str
+    opensearch: Settings
+    errors_topic: str | None
+    events: EventsOutput | None = None
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """A validated pipeline; build it with :func:`load_pipeline`."""
+
+    name: str
+    version: str
+    source: SourceSpec
+    decode: DecodeSpec
+    timestamp: TimestampSpec
+    key: KeySpec
+    features: tuple[FeatureSpec, ...]
+    window: WindowSpec | None
+    detector: dict[str, Any]
+    calibration: dict[str, Any]
+    keyed: dict[str, Any] | None
+    output: OutputSpec
+
+    @property
+    def record_features_names(self) -> list[str]:
+        """Names of the per-record features, in order (``Prepared.features``)."""
+        return [n for f in self.features for n in f.output_names]
+
+    @property
+    def features_names(self) -> list[str]:
+        """Model input names: window aggregates when windowed, else record features."""
+        if self.window is not None:
+            return [a.name for a in self.window.aggregates]
+        return self.record_features_names
+
+
+def load_pipeline(
+    path: str | os.PathLike[str], env: dict[str, str] | None = None
+) -> PipelineConfig:
+    """Load, interpolate and validate one pipeline YAML.
+
+    Parameters
+    ----------
+    path
+        The YAML file.
+    env
+        Variables for ``${VAR}`` interpolation; ``os.environ`` when omitted.
+
+    Examples
+    --------
+    >>> cfg = load_pipeline("pipelines/gameday.yaml", env={})
+    >>> cfg.name, cfg.source.topics, cfg.output.errors_topic
+    ('gameday', ('gameday',), 'gameday.errors')
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(str(path), f"not valid YAML: {exc}") from exc
+    return parse_pipeline(raw, env=env, default_name=Path(path).stem)
+
+
+def parse_pipeline(
+    raw: Any, env: dict[str, str] | None = None, default_name: str = "pipeline"
+) -> PipelineConfig:
+    """Validate an already-parsed YAML tree (see :func:`load_pipeline`).
+
+    >>> parse_pipeline({"name": "t", "source": {"kind": "file", "path": "-"}})
+    Traceback (most recent call last):
+    ...
+    connector.errors.ConfigError: t: 'decode' is a required property
+    """
+    name = raw.get("name", default_name) if isinstance(raw, dict) else default_name
+    if not isinstance(raw, dict):
+        raise ConfigError(str(name), "must be a mapping")
+    raw = _interpolate(raw, os.environ if env is None else env, str(name))
+    _validate_schema(raw, str(name))
+    return _build(raw, str(name))
+
+
+def parse_duration(value: Any, path: str) -> float:
+    """Seconds from ``10``, ``"10s"``, ``"500ms"``, ``"1m"`` or ``"2h"``.
+
+    >>> parse_duration("1m", "w.size"), parse_duration(2.5, "w.size")
+    (60.0, 2.5)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ConfigError(path, "must be a duration such as 10s, 500ms, 1m")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def _parse_condition(text: str, path: str) -> tuple[str, str, Any]:
+    m = _CONDITION.match(text)
+    if not m:
+        raise ConfigError(path, "must look like 'field > 1' or 'outlier.flag == true'")
+    return m.group(1), m.group(2), yaml.safe_load(m.group(3))
+
+
+def _interpolate(node: Any, env: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, env, f"{path}.{k}") for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(node)]
+    if not isinstance(node, str) or "${" not in node:
+        return node
+
+    def sub(m: re.Match[str]) -> str:
+        if m.group(1) in env:
+            return str(env[m.group(1)])
+        if m.group(2) is not None:
+            return m.group(2)
+        raise ConfigError(path, f"environment variable {m.group(1)} is not set (no default)")
+
+    out = _ENV.sub(sub, node)
+    whole = _ENV.fullmatch(node) is not None
+    if whole and not _SECRET.search(path) and re.fullmatch(r"-?\d+(\.\d+)?|true|false", out):
+        return yaml.safe_load(out)  # a whole-value reference keeps its number/bool type
+    return out
+
+
+def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
+    source = _source(raw["source"], name)
+    key = KeySpec(
+        tuple(raw.get("key", {}).get("fields", ())), raw.get("key", {}).get("separator", "|")
+    )
+    features = tuple(
+        _feature(f, f"{name}.features[{i}]") for i, f in enumerate(raw.get("features", []))
+    )
+    names = [n for f in features for n in f.output_names]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{name}.features", "feature names must be unique")
+    window = _window(raw["window"], key, names, f"{name}.window") if raw.get("window") else None
+    detector = dict(raw.get("detector") or {"name": "rcf"})
+    _check_detector(detector, f"{name}.detector")
+    calibration = dict(raw.get("calibration") or {"quantile": 0.99})
+    if "threshold" not in calibration and "quantile" not in calibration:
+        raise ConfigError(f"{name}.calibration", "needs threshold or quantile")
+    if window is None and not names:
+        raise ConfigError(f"{name}.features", "must have at least 1 item(s) without a window")
+    return PipelineConfig(
+        name=name,
+        version=str(raw.get("version", "1")),
+        source=source,
+        decode=_decode(raw["decode"], f"{name}.decode"),
+        timestamp=TimestampSpec(raw["timestamp"]["field"], raw["timestamp"].get("format", "auto")),
+        key=key,
+        features=features,
+        window=window,
+        detector=detector,
+        calibration=calibration,
+        keyed=dict(raw["keyed"]) if raw.get("keyed") else None,
+        output=_output(raw.get("output", {}), name, source),
+    )
+
+
+def _source(raw: dict[str, Any], name: str) -> SourceSpec:
+    if raw["kind"] == "file":
+        if not raw.get("path"):
+            raise ConfigError(f"{name}.source.path", "is required for a file source ('-' = stdin)")
+        return SourceSpec(kind="file", path=str(raw["path"]), kafka=Settings(raw.get("kafka", {})))
+    if not raw.get("topics"):
+        raise ConfigError(f"{name}.source.topics", "is required for a kafka source")
+    kafka = Settings(raw.get("kafka", {}))
+    if "bootstrap.servers" not in kafka:
+        raise ConfigError(f"{name}.source.kafka", "'bootstrap.servers' is required")
+    group = raw.get("group_id") or kafka.get("group.id") or f"outlier-{name}"
+    return SourceSpec(kind="kafka", topics=tuple(raw["topics"]), group_id=group, kafka=kafka)
+
+
+def _decode(raw: dict[str, Any], path: str) -> DecodeSpec:
+    fmt = raw["format"]
+    if fmt == "envelope" and not raw.get("field"):
+        raise ConfigError(f"{path}.field", "is required for format envelope")
+    if fmt == "csv" and not raw.get("columns"):
+        raise ConfigError(f"{path}.columns", "is required for format csv")
+    columns = tuple(
+        Column(c, "str") if isinstance(c, str) else Column(c["name"], c.get("type", "str"))
+        for c in raw.get("columns", [])
+    )
+    markers = tuple((str(k), str(v)) for k, v in (raw.get("markers") or {}).items())
+    return DecodeSpec(fmt, raw.get("field"), markers, columns, raw.get("delimiter", ","))
+
+
+def _feature(raw: dict[str, Any], path: str) -> FeatureSpec:
+    kind = raw["kind"]
+    if kind == "categorical" and not raw.get("categories"):
+        raise ConfigError(f"{path}.categories", "is required for a categorical feature")
+    if kind == "derived" and not raw.get("derive"):
+        raise ConfigError(f"{path}.derive", "is required for a derived feature")
+    if raw.get("derive") == "recent_count" and not raw.get("seconds"):
+        raise ConfigError(f"{path}.seconds", "is required for recent_count")
+    return FeatureSpec(
+        name=raw["name"],
+        kind=kind,
+        field=raw.get("field", raw["name"]),
+        transform=raw.get("transform", "none"),
+        default=raw.get("default"),
+        encoding=raw.get("encoding", "ordinal"),
+        categories=tuple(str(c) for c in raw.get("categories", ())),
+        derive=raw.get("derive"),
+        value=raw.get("value"),
+        seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
+        alpha=float(raw.get("alpha", 0.05)),
+    )
+
+
+def _window(raw: dict[str, Any], key: KeySpec, names: list[str], path: str) -> WindowSpec:
+    size = parse_duration(raw["size"], f"{path}.size")
+    step = parse_duration(raw.get("step", raw["size"]), f"{path}.step")
+    if size <= 0:
+        raise ConfigError(f"{path}.size", "must be > 0")
+    if raw["kind"] == "tumbling" and step != size:
+        raise ConfigError(f"{path}.step", "must equal size for a tumbling window")
+    if not 0 < step <= size:
+        raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
+    aggs = []
+    for i, a in enumerate(raw["aggregates"]):
+        if a["op"] != "count" and not a.get("field"):
+            raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
+        aggs.append(Aggregate(a["name"], a["op"], a.get("field")))
+    return WindowSpec(
+        kind=raw["kind"],
+        size=size,
+        step=step,
+        allowed_lateness=parse_duration(raw.get("allowed_lateness", 0), f"{path}.allowed_lateness"),
+        late_policy=raw.get("late_policy", "drop"),
+        aggregates=tuple(aggs),
+        key=key,
+        emit_empty=bool(raw.get("emit_empty", False)),
+        empty_ttl=int(raw.get("empty_ttl", 10)),
+    )
+
+
+def _check_detector(det: dict[str, Any], path: str) -> None:
+    rules = {"n_trees": 1, "sample_size": 2, "shingle_size": 1, "window_size": 1, "height": 1}
+    for param, low in rules.items():
+        if param in det and (not isinstance(det[param], int) or det[param] < low):
+            raise ConfigError(f"{path}.{param}", f"must be an integer ≥ {low}")
+    if "time_decay" in det and not det["time_decay"] > 0:
+        raise ConfigError(f"{path}.time_decay", "must be > 0")
+
+
+def _output(raw: dict[str, Any], name: str, source: SourceSpec) -> OutputSpec:
+    errors = raw.get("errors_topic") or (f"{source.topics[0]}.errors" if source.topics else None)
+    events = None
+    if raw.get("events"):
+        e = raw["events"]
+        producer = e.get("kafka") or {"bootstrap.servers": source.kafka.get("bootstrap.servers")}
+        events = EventsOutput(
+            e["topic"], e.get("when", "outlier.flag == true"), e.get("template"), Settings(producer)
+        )
+        _parse_condition(events.when, f"{name}.output.events.when")
+    return OutputSpec(
+        index=raw.get("index", f"outliers-{name}"),
+        opensearch=Settings(raw.get("opensearch", {"hosts": ["http://127.0.0.1:9200"]})),
+        errors_topic=errors,
+        events=events,
+    )
+
+
+def _schema() -> dict[str, Any]:
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def _validate_schema(raw: dict[str, Any], name: str) -> None:
+    validator = jsonschema.Draft202012Validator(_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
+    if error is None:
+        return
+    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    raise ConfigError(where, _rule(error))
+
+
+def _rule(error: jsonschema.ValidationError) -> str:
+    v, expected = error.validator, error.validator_value
+    rules = {
+        "minimum": lambda: f"must be ≥ {expected}",
+        "exclusiveMinimum": lambda: f"must be > {expected}",
+        "maximum": lambda: f"must be ≤ {expected}",
+        "exclusiveMaximum": lambda: f"must be < {expected}",
+        "type": lambda: f"must be of type {expected}",
+        "enum": lambda: "must be one of " + ", ".join(map(str, expected)),
+        "minItems": lambda: f"must have at least {expected} item(s)",
+        "minLength": lambda: "must not be empty",
+    }
+    return rules[v]() if v in rules else error.message

@@ -1,0 +1,213 @@
+"""Turn a decoded record into the model's numeric features, in a stable order.
+
+Feature kinds (see ``pipeline_schema.json``): ``numeric`` (with an optional transform:
+log, log1p, sqrt, abs), ``categorical`` (ordinal index, unknown values get the next index; or
+one-hot, one feature per category) and ``derived``:
+
+- ``status_class``: HTTP status // 100 (502 -> 5);
+- ``equals``: 1.0 when the field equals ``value`` (or is in a list of values), else 0.0;
+- ``length``: length of the field's text;
+- ``recent_count``: records whose field matches ``value`` within the last ``seconds`` of event
+  time, this one included (a burst detector: 20 ERROR lines in 10 s);
+- ``key_deviation``: value minus the key's exponentially weighted mean (``alpha``) before
+  this record; ``key_change``: value minus the key's previous value; ``run_length``: how many
+  consecutive records of the key carried this same value (a stuck sensor).
+
+The stateful kinds keep bounded state in memory; :meth:`FeatureExtractor.snapshot` and
+:meth:`FeatureExtractor.restore` carry it across restarts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from connector.errors import RecordRejected
+
+__all__ = ["FeatureExtractor", "get_field"]
+
+_REQUIRED = object()  # get_field: no default given
+_MISSING = object()  # extract: the field is absent
+_TRANSFORMS = {
+    "none": lambda v: v,
+    "abs": abs,
+    "log": lambda v: math.log(v) if v > 0 else math.nan,
+    "log1p": lambda v: math.log1p(v) if v > -1 else math.nan,
+    "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
+}
+MAX_KEYS = 100_000  # per stateful feature; least recently seen keys are forgotten first
+
+
+def get_field(document: dict[str, Any], path: str, default: Any = _REQUIRED) -> Any:
+    """Look up ``a.b.c`` in nested dicts (a flat key ``"a.b"`` wins if present).
+
+    >>> get_field({"window": {"end": 5}, "outlier.flag": True}, "window.end")
+    5
+    >>> get_field({"outlier.flag": True}, "outlier.flag")
+    True
+    >>> get_field({}, "x", None) is None
+    True
+    """
+    if path in document:
+        return document[path]
+    node: Any = document
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            if default is _REQUIRED:
+                raise KeyError(path)
+            return default
+        node = node[part]
+    return node
+
+
+class FeatureExtractor:
+    """Compute features for one record at a time.
+
+    Parameters
+    ----------
+    specs
+        :class:`connector.config.FeatureSpec` items, in output order.
+
+    Examples
+    --------
+    >>> from connector.config import FeatureSpec
+    >>> ex = FeatureExtractor([
+    ...     FeatureSpec("rt", "numeric", "response_time", transform="log1p"),
+    ...     FeatureSpec("level", "categorical", "log_level", categories=("DEBUG", "INFO")),
+    ...     FeatureSpec("status", "derived", "status_code", derive="status_class"),
+    ... ])
+    >>> ex.names
+    ['rt', 'level', 'status']
+    >>> ex.extract({"response_time": 0.5, "log_level": "INFO", "status_code": 502})
+    {'rt': 0.405..., 'level': 1.0, 'status': 5.0}
+    >>> ex.extract({"response_time": "slow", "log_level": "INFO", "status_code": 200})
+    Traceback (most recent call last):
+    ...
+    connector.errors.RecordRejected: wrong type: field 'response_time' must be a number, got 'slow'
+    """
+
+    def __init__(self, specs: Sequence[Any]) -> None:
+        self.specs = tuple(specs)
+        self.names = [n for s in self.specs for n in s.output_names]
+        self._state: dict[str, Any] = {s.name: OrderedDict() for s in self.specs}
+        self._recent: dict[str, deque[float]] = {s.name: deque() for s in self.specs}
+
+    def extract(
+        self, document: dict[str, Any], key: str | None = None, at: datetime | None = None
+    ) -> dict[str, float]:
+        """Features of ``document`` (``key`` and event time ``at`` feed stateful kinds)."""
+        out: dict[str, float] = {}
+        for spec in self.specs:
+            raw = get_field(document, spec.field, _MISSING)
+            if raw is _MISSING or raw is None:
+                if spec.default is None and not _tolerates_missing(spec):
+                    raise RecordRejected(f"missing field '{spec.field}' (feature '{spec.name}')")
+                if spec.default is not None:
+                    out.update(dict.fromkeys(spec.output_names, float(spec.default)))
+                    continue
+            if spec.kind == "numeric":
+                out[spec.name] = _transform(spec, _number(raw, spec.field))
+            elif spec.kind == "categorical":
+                out.update(_categorical(spec, raw))
+            else:
+                out[spec.name] = self._derived(spec, raw, key, at)
+        return out
+
+    def _derived(self, spec: Any, raw: Any, key: str | None, at: datetime | None) -> float:
+        kind = spec.derive
+        if kind == "status_class":
+            return float(int(_number(raw, spec.field)) // 100)
+        if kind == "equals":
+            return 1.0 if _matches(raw, spec.value) else 0.0
+        if kind == "length":
+            return float(len("" if raw is _MISSING else str(raw)))
+        if kind == "recent_count":
+            return self._recent_count(spec, raw, at)
+        state: OrderedDict[str, Any] = self._state[spec.name]
+        k = key or ""
+        value = _number(raw, spec.field)
+        previous = state.pop(k, None)
+        if kind == "key_deviation":
+            mean = value if previous is None else previous
+            state[k] = mean + spec.alpha * (value - mean)
+            result = value - mean
+        elif kind == "key_change":
+            state[k] = value
+            result = 0.0 if previous is None else value - previous
+        else:  # run_length
+            same = previous is not None and previous[0] == value
+            state[k] = (value, previous[1] + 1 if same else 1)
+            result = float(state[k][1])
+        if len(state) > MAX_KEYS:
+            state.popitem(last=False)
+        return result
+
+    def _recent_count(self, spec: Any, raw: Any, at: datetime | None) -> float:
+        times = self._recent[spec.name]
+        now = at.timestamp() if at is not None else (times[-1] if times else 0.0)
+        if raw is not _MISSING and _matches(raw, spec.value):
+            times.append(now)
+        while times and times[0] <= now - spec.seconds:
+            times.popleft()
+        return float(sum(1 for t in times if t <= now))
+
+    def snapshot(self) -> dict[str, Any]:
+        """JSON-friendly state of the stateful features."""
+        return {
+            "keyed": {n: list(s.items()) for n, s in self._state.items() if s},
+            "recent": {n: list(t) for n, t in self._recent.items() if t},
+        }
+
+    def restore(self, blob: dict[str, Any]) -> None:
+        """Load state produced by :meth:`snapshot` (unknown feature names are ignored)."""
+        for name, items in blob.get("keyed", {}).items():
+            if name in self._state:
+                self._state[name] = OrderedDict(
+                    (k, tuple(v) if isinstance(v, list) else v) for k, v in items
+                )
+        for name, times in blob.get("recent", {}).items():
+            if name in self._recent:
+                self._recent[name] = deque(times)
+
+
+def _tolerates_missing(spec: Any) -> bool:
+    return spec.kind == "categorical" or spec.derive in ("equals", "length", "recent_count")
+
+
+def _number(raw: Any, field: str) -> float:
+    if isinstance(raw, bool):
+        return 1.0 if raw else 0.0
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise RecordRejected(f"wrong type: field '{field}' must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise RecordRejected(f"wrong type: field '{field}' must be finite, got {raw!r}")
+    return value
+
+
+def _transform(spec: Any, value: float) -> float:
+    result = _TRANSFORMS[spec.transform](value)
+    if math.isnan(result):
+        raise RecordRejected(
+            f"out of range: field '{spec.field}' = {value!r} has no {spec.transform}"
+        )
+    return float(result)
+
+
+def _categorical(spec: Any, raw: Any) -> dict[str, float]:
+    text = "" if raw is _MISSING or raw is None else str(raw)
+    if spec.encoding == "onehot":
+        return {f"{spec.name}={c}": 1.0 if c == text else 0.0 for c in spec.categories}
+    try:
+        return {spec.name: float(spec.categories.index(text))}
+    except ValueError:
+        return {spec.name: float(len(spec.categories))}  # unknown -> one past the last
+
+
+def _matches(raw: Any, expected: Any) -> bool:
+    options = expected if isinstance(expected, list | tuple) else [expected]
+    return any(raw == o or str(raw) == str(o) for o in options)

@@ -1,0 +1,189 @@
+"""What every generator shares: the record type, Kafka production, labels files, pacing.
+
+Labels never travel in the payload: a labelled record carries Kafka headers ``label`` (the
+anomaly kind) and ``label.event`` (the episode number, so a burst of 20 lines is one event);
+an unlabelled record has neither. The labels file is JSON Lines, one object per labelled
+record: ``{"id", "kind", "event", "timestamp", "key"}``.
+
+Event time is anchored to ``start`` (now by default) and advances by ``1 / rate`` per record;
+:func:`produce` with ``pace=True`` sleeps so wall time follows event time, ``pace=False`` is the
+fast synthetic clock tests use (event times still advance at ``rate``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "STRENGTHS",
+    "GeneratedRecord",
+    "ProduceStats",
+    "check_args",
+    "produce",
+    "write_labels",
+    "write_lines",
+]
+
+STRENGTHS = ("default", "subtle")
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedRecord:
+    """One generated message: Kafka ``key`` and ``value`` plus its ground truth."""
+
+    key: bytes | None
+    value: bytes
+    label: str | None
+    id: str
+    event: int | None
+    timestamp: float
+
+    @property
+    def headers(self) -> list[tuple[str, bytes]]:
+        """Kafka headers carrying the label (empty for a normal record)."""
+        if self.label is None:
+            return []
+        return [("label", self.label.encode()), ("label.event", str(self.event).encode())]
+
+    def label_line(self) -> dict[str, Any]:
+        """The labels-file object of this record."""
+        key = self.key.decode() if self.key is not None else None
+        return {
+            "id": self.id,
+            "kind": self.label,
+            "event": self.event,
+            "timestamp": self.timestamp,
+            "key": key,
+        }
+
+
+@dataclass
+class ProduceStats:
+    """What :func:`produce` did."""
+
+    sent: int = 0
+    labelled: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+def check_args(count: int | None, rate: float, anomaly_rate: float, strength: str) -> None:
+    """Reject impossible generator arguments early, with the rule broken.
+
+    >>> check_args(10, 0, 0.1, "default")
+    Traceback (most recent call last):
+    ...
+    ValueError: rate must be > 0, got 0
+    """
+    if count is not None and count < 0:
+        raise ValueError(f"count must be ≥ 0, got {count}")
+    if not rate > 0:
+        raise ValueError(f"rate must be > 0, got {rate}")
+    if not 0 <= anomaly_rate <= 1:
+        raise ValueError(f"anomaly_rate must be within [0, 1], got {anomaly_rate}")
+    if strength not in STRENGTHS:
+        raise ValueError(f"strength must be one of {', '.join(STRENGTHS)}, got {strength!r}")
+
+
+def produce(
+    records: Iterable[GeneratedRecord],
+    *,
+    bootstrap: str,
+    topic: str,
+    pace: bool = True,
+    labels_file: str | Path | None = None,
+    producer_config: dict[str, Any] | None = None,
+    flush_timeout: float = 60.0,
+) -> ProduceStats:
+    """Send records to Kafka with their label headers; optionally write the labels file.
+
+    With ``pace=True`` this **blocks by calling time.sleep** so that records leave at their
+    event-time rate. Raises ``RuntimeError`` when any delivery failed or the final flush timed
+    out (generated data must arrive complete to be a benchmark).
+    """
+    from confluent_kafka import Producer
+
+    config = {"bootstrap.servers": bootstrap, "linger.ms": 20, "enable.idempotence": True}
+    config.update(producer_config or {})
+    producer = Producer(config)
+    stats = ProduceStats()
+    errors: list[str] = []
+
+    def on_delivery(err: Any, _msg: Any) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    labels = open(labels_file, "a", encoding="utf-8") if labels_file else None  # noqa: SIM115
+    began = time.monotonic()
+    first_ts: float | None = None
+    try:
+        for rec in records:
+            if pace:
+                first_ts = rec.timestamp if first_ts is None else first_ts
+                delay = (rec.timestamp - first_ts) - (time.monotonic() - began)
+                if delay > 0:
+                    producer.poll(0)
+                    time.sleep(delay)
+            _send(producer, topic, rec, on_delivery)
+            stats.sent += 1
+            if rec.label is not None:
+                stats.labelled += 1
+                if labels is not None:
+                    labels.write(json.dumps(rec.label_line()) + "\n")
+        remaining = producer.flush(flush_timeout)
+    finally:
+        if labels is not None:
+            labels.close()
+    stats.seconds = time.monotonic() - began
+    stats.failed = len(errors) + remaining
+    if stats.failed:
+        first = errors[0] if errors else f"{remaining} still queued after {flush_timeout}s"
+        raise RuntimeError(
+            f"{stats.failed} of {stats.sent} records not delivered to {topic}: {first}"
+        )
+    return stats
+
+
+def _send(producer: Any, topic: str, rec: GeneratedRecord, on_delivery: Any) -> None:
+    while True:
+        try:
+            producer.produce(
+                topic,
+                value=rec.value,
+                key=rec.key,
+                headers=rec.headers,
+                timestamp=int(rec.timestamp * 1000),
+                on_delivery=on_delivery,
+            )
+            producer.poll(0)
+            return
+        except BufferError:
+            producer.poll(0.5)  # local queue full: wait for deliveries, then retry
+
+
+def write_labels(records: Iterable[GeneratedRecord], path: str | Path) -> Iterator[GeneratedRecord]:
+    """Pass records through, appending each labelled one to the JSONL labels file."""
+    with open(path, "a", encoding="utf-8") as out:
+        for rec in records:
+            if rec.label is not None:
+                out.write(json.dumps(rec.label_line()) + "\n")
+            yield rec
+
+
+def write_lines(records: Iterable[GeneratedRecord], stream: IO[str] | None = None) -> int:
+    """Write one value per line (for the file/stdin source); returns the number written."""
+    out = stream or sys.stdout
+    n = 0
+    for rec in records:
+        out.write(rec.value.decode() + ("" if rec.value.endswith(b"\n") else "\n"))
+        n += 1
+    return n
