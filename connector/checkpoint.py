@@ -24,15 +24,24 @@ follow the partition. The blob is versioned (:func:`encode_state`).
 
 from __future__ import annotations
 
-import json
 import logging
-import struct
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.state_store import StateStore
+from confluent_kafka import KafkaError
+
+from connector.errors import ConnectorError
+from connector.records import SourceRecord
+from connector.state_store import (
+    FORMAT_NAME,
+    StateStore,
+    StateStoreError,
+    decode_state,
+    encode_state,
+)
 
 __all__ = [
     "Checkpointer",
@@ -40,60 +49,17 @@ __all__ = [
     "Resume",
     "SnapshotPolicy",
     "StateFactory",
-    "decode_state",
-    "encode_state",
+    "kafka_replay",
+    "partition_documents",
     "plan_resume",
+    "read_range",
 ]
 
 logger = logging.getLogger(__name__)
 
 TP = tuple[str, int]
-_MAGIC = b"OCS"
-_FORMAT = 1
-_HEAD = struct.Struct(">3sBI")  # magic, format version, header length
-FORMAT_NAME = f"ocs/{_FORMAT}"
-
-
-def encode_state(offset: int, parts: Mapping[str, bytes]) -> bytes:
-    """One versioned blob: a small JSON header (offset, part sizes) then the parts' bytes.
-
-    Examples
-    --------
-    >>> blob = encode_state(42, {"scorer": b"abc", "windows": b""})
-    >>> blob[:3], decode_state(blob)
-    (b'OCS', (42, {'scorer': b'abc', 'windows': b''}))
-    """
-    header = json.dumps(
-        {"offset": offset, "parts": [[name, len(data)] for name, data in parts.items()]}
-    ).encode()
-    return b"".join([_HEAD.pack(_MAGIC, _FORMAT, len(header)), header, *parts.values()])
-
-
-def decode_state(blob: bytes) -> tuple[int, dict[str, bytes]]:
-    """Inverse of :func:`encode_state`; raises ``ValueError`` on a blob it cannot read.
-
-    Examples
-    --------
-    >>> decode_state(b"nope")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a state blob
-    """
-    if len(blob) < _HEAD.size:
-        raise ValueError("not a state blob")
-    magic, version, size = _HEAD.unpack_from(blob)
-    if magic != _MAGIC:
-        raise ValueError("not a state blob")
-    if version != _FORMAT:
-        raise ValueError(f"state format {version} is not supported (want {_FORMAT})")
-    header = json.loads(blob[_HEAD.size : _HEAD.size + size])
-    pos, parts = _HEAD.size + size, {}
-    for name, length in header["parts"]:
-        parts[name] = blob[pos : pos + length]
-        pos += length
-    if pos != len(blob):
-        raise ValueError("state blob is truncated or padded")
-    return int(header["offset"]), parts
+# What the runner treats as a bad record (its prepare errors): skipped on replay.
+_REJECTS = (ConnectorError, ValueError, TypeError, KeyError, AttributeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,7 +161,11 @@ class StateFactory:
 
 @dataclass(slots=True)
 class PartitionState:
-    """The model state of one partition: ``offset`` is the next offset not folded into it."""
+    """The model state of one partition: ``offset`` is the next offset not folded into it.
+
+    ``pending`` is set while a scored batch is not yet committed: such a state is ahead of
+    its offset and must not be snapshotted (an abandoned batch would be learned twice).
+    """
 
     scorer: Any
     windows: Any = None
@@ -203,11 +173,14 @@ class PartitionState:
     stored_offset: int | None = None
     records: int = 0  # folded in since the last snapshot
     since: float = field(default_factory=time.monotonic)
+    pending: bool = False
 
-    def advance(self, next_offset: int, records: int = 1) -> None:
+    def advance(self, next_offset: int) -> None:
         """Note that records up to ``next_offset - 1`` are folded into the state."""
-        self.offset = next_offset
-        self.records += records
+        if self.offset is None or next_offset > self.offset:
+            self.records += next_offset - self.offset if self.offset is not None else 1
+            self.offset = next_offset
+        self.pending = False
 
     def snapshot(self) -> bytes:
         parts = {"scorer": self.scorer.snapshot()}
@@ -229,8 +202,8 @@ class CheckpointStats:
     replay_seconds: float = 0.0
 
 
-#: ``replay(topic, partition, start, end, state)``: re-score records ``[start, end)`` into
-#: ``state`` without writing any document (see :func:`connector.state_store` for why).
+#: ``replay(topic, partition, start, end, state) -> records``: re-score ``[start, end)``
+#: into ``state`` without writing any document.
 Replay = Callable[[str, int, int, int, PartitionState], int]
 
 
@@ -247,6 +220,12 @@ class Checkpointer:
         When a partition is snapshotted on :meth:`commit`.
     warm_start
         Train a partition with no state on its history before going live.
+    grouped
+        ``True`` with a consumer group: only assigned partitions keep state (records of a
+        partition revoked meanwhile are scored by a throwaway state that is never stored).
+        ``False`` for a file source: states are made on first use.
+    restore_timeout
+        Seconds :meth:`assign` keeps retrying an unreachable state store before raising.
     """
 
     def __init__(
@@ -256,23 +235,41 @@ class Checkpointer:
         policy: SnapshotPolicy | None = None,
         *,
         warm_start: bool = False,
+        grouped: bool = True,
+        restore_timeout: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
         self.factory = factory
         self.policy = policy or SnapshotPolicy()
         self.warm_start = warm_start
+        self.grouped = grouped
+        self.restore_timeout = restore_timeout
         self.clock = clock
         self.states: dict[TP, PartitionState] = {}
         self.stats = CheckpointStats()
 
     def state(self, topic: str, partition: int) -> PartitionState:
-        """The state of an assigned partition (a fresh one if it was never assigned)."""
-        tp = (topic, partition)
-        st = self.states.get(tp)
+        """The state of a partition (see ``grouped`` for partitions that are not assigned)."""
+        st = self.states.get((topic, partition))
         if st is None:
-            st = self.states[tp] = self.factory.fresh()
+            st = self.factory.fresh()
+            if not self.grouped:
+                self.states[(topic, partition)] = st
         return st
+
+    def _get(self, tp: TP) -> Any:
+        delay, deadline = 0.5, self.clock() + self.restore_timeout
+        while True:
+            try:
+                return self.store.get(*tp)
+            except StateStoreError as exc:
+                if self.clock() + delay > deadline:
+                    raise
+                logger.warning("state restore failed topic=%s partition=%s retry_in=%.1fs "
+                               "error=%s", tp[0], tp[1], delay, exc)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def assign(
         self,
@@ -283,36 +280,34 @@ class Checkpointer:
     ) -> dict[TP, int | None]:
         """Restore state for new partitions, replay gaps; returns where each one resumes.
 
-        **Blocks** on the state store and on the replay (bounded by the snapshot policy).
+        **Blocks** on the state store (retried up to ``restore_timeout``) and on the replay
+        (bounded by the snapshot policy; by the history's length with ``warm_start``).
         """
         starts: dict[TP, int | None] = {}
         for tp in partitions:
             began = self.clock()
-            stored = self.store.get(*tp)
+            stored = self._get(tp)
             st = self.factory.restore(stored.blob) if stored else self.factory.fresh()
             low = high = 0
             if stored is None and self.warm_start and watermarks is not None:
                 low, high = watermarks(*tp)
-            plan = plan_resume(
-                stored.offset if stored else None, committed.get(tp),
-                warm_start=self.warm_start, low=low, high=high,
-            )
+            plan = plan_resume(stored.offset if stored else None, committed.get(tp),
+                               warm_start=self.warm_start, low=low, high=high)
             restored = self.clock()
             if plan.replay_to > plan.replay_from:
-                n = replay(tp[0], tp[1], plan.replay_from, plan.replay_to, st)
+                self.stats.replayed += replay(tp[0], tp[1], plan.replay_from, plan.replay_to, st)
                 st.offset = plan.replay_to
-                self.stats.replayed += n
                 self.stats.replay_seconds += self.clock() - restored
-            self.states[tp] = st
             st.since, st.records = self.clock(), 0
+            self.states[tp] = st
             self.stats.restores += 1
             self.stats.restore_seconds += restored - began
             starts[tp] = plan.start
             logger.info(
                 "partition assigned topic=%s partition=%s state_offset=%s committed=%s start=%s "
-                "replayed=%s restore_s=%.3f", tp[0], tp[1], stored.offset if stored else None,
-                committed.get(tp), plan.start, plan.replay_to - plan.replay_from,
-                restored - began,
+                "replayed=%s restore_s=%.3f total_s=%.3f", tp[0], tp[1],
+                stored.offset if stored else None, committed.get(tp), plan.start,
+                plan.replay_to - plan.replay_from, restored - began, self.clock() - began,
             )
         return starts
 
@@ -324,8 +319,16 @@ class Checkpointer:
         *,
         force: Iterable[TP] = (),
     ) -> None:
-        """Flush sinks, snapshot due (or ``force``\\ d) partitions, then commit ``offsets``."""
+        """Flush sinks, snapshot due (or ``force``\\ d) partitions, then commit ``offsets``.
+
+        ``offsets`` (next offset per partition) are also what the states now cover: every
+        record below them was scored (or rejected) before this call.
+        """
         flush()
+        for tp, offset in offsets.items():
+            st = self.states.get(tp)
+            if st is not None:
+                st.advance(offset)
         self.snapshot(force=force)
         commit_offsets(offsets)
 
@@ -333,7 +336,7 @@ class Checkpointer:
         """Store the state of every partition that is due (or forced); returns how many."""
         forced, now, done = set(force), self.clock(), 0
         for tp, st in self.states.items():
-            if st.offset is None or st.offset == st.stored_offset:
+            if st.offset is None or st.offset == st.stored_offset or st.pending:
                 continue
             if tp not in forced and not self.policy.due(now - st.since, st.records):
                 continue
@@ -347,15 +350,115 @@ class Checkpointer:
             done += 1
         return done
 
-    def revoke(
-        self,
-        partitions: Iterable[TP],
-        flush: Callable[[], Any],
-        commit_offsets: Callable[[Mapping[TP, int]], Any],
-        offsets: Mapping[TP, int],
-    ) -> None:
-        """Checkpoint revoked partitions (forced snapshot) and forget them."""
-        revoked = list(partitions)
-        self.commit(flush, commit_offsets, offsets, force=revoked)
-        for tp in revoked:
+    def revoke(self, partitions: Iterable[TP]) -> None:
+        """Snapshot revoked partitions (forced) and forget them.
+
+        The runner commits every batch after flushing it, so by the time a rebalance runs
+        (inside the consumer's poll) everything scored is flushed and committed.
+        """
+        revoked = [tp for tp in partitions if tp in self.states]
+        try:
+            self.snapshot(force=revoked)
+        finally:
+            for tp in revoked:
+                self.states.pop(tp, None)
+
+    def lose(self, partitions: Iterable[TP]) -> None:
+        """Forget partitions taken away without a revoke (session lost): no snapshot."""
+        for tp in partitions:
             self.states.pop(tp, None)
+
+
+def partition_documents(
+    scoring: Any, checkpointer: Checkpointer, prepared: list[Any], records: list[SourceRecord]
+) -> list[Any]:
+    """Score a batch with each partition's own scorer (order kept within a partition).
+
+    ``scoring`` is a :class:`connector.scoring.Scoring`; its ``scorer`` is pointed at the
+    partition's scorer for that partition's slice of the batch.
+    """
+    groups: dict[TP, tuple[list[Any], list[SourceRecord]]] = defaultdict(lambda: ([], []))
+    for p, rec in zip(prepared, records, strict=True):
+        group = groups[(rec.topic, rec.partition)]
+        group[0].append(p)
+        group[1].append(rec)
+    docs: list[Any] = []
+    for tp, (ps, recs) in groups.items():
+        st = checkpointer.state(*tp)
+        st.pending = True
+        scoring.scorer = st.scorer
+        docs.extend(scoring.documents(ps, recs))
+    return docs
+
+
+def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
+                 rejects: tuple[type[BaseException], ...] = _REJECTS) -> Replay:
+    """A :data:`Replay` reading the gap from Kafka and scoring it into the state's scorer.
+
+    Records that fail ``transform.prepare`` were dead-lettered on their first pass: they are
+    skipped. The documents built are dropped (they were written before the commit).
+    """
+
+    def replay(topic: str, partition: int, start: int, end: int, state: PartitionState) -> int:
+        n, saved = 0, scoring.scorer
+        scoring.scorer = state.scorer
+        try:
+            for batch in read_range(settings, topic, partition, start, end):
+                prepared, kept = [], []
+                for rec in batch:
+                    try:
+                        if rec.value is None:
+                            continue
+                        prepared.append(transform.prepare(rec.value))
+                        kept.append(rec)
+                    except rejects:
+                        continue
+                scoring.documents(prepared, kept)
+                n += len(batch)
+        finally:
+            scoring.scorer = saved
+        return n
+
+    return replay
+
+
+def read_range(
+    settings: Mapping[str, Any], topic: str, partition: int, start: int, end: int,
+    *, batch_size: int = 2000, stall_timeout: float = 60.0,
+) -> Iterator[list[SourceRecord]]:
+    """Batches of the records ``[start, end)`` of one partition, from a group-less consumer.
+
+    ``settings`` are the pipeline's librdkafka settings (the group is replaced by a throwaway
+    one and nothing is committed). **Blocks**; raises ``ConnectorError`` when no record comes
+    for ``stall_timeout`` seconds before ``end`` is reached (records below ``end`` that were
+    compacted or deleted are simply absent).
+    """
+    from confluent_kafka import Consumer, TopicPartition
+
+    conf = {k: v for k, v in settings.items() if not k.startswith(("group.", "enable.auto"))}
+    conf.update({"group.id": f"outlier-replay-{topic}-{partition}", "enable.auto.commit": False,
+                 "enable.partition.eof": True})
+    consumer = Consumer(conf)
+    try:
+        consumer.assign([TopicPartition(topic, partition, start)])
+        position, last = start, time.monotonic()
+        while position < end:
+            batch = []
+            for msg in consumer.consume(batch_size, 1.0):
+                if msg.error() is not None:
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        position = max(position, msg.offset())
+                        continue
+                    raise ConnectorError(f"replay {topic}[{partition}]: {msg.error()}")
+                position = msg.offset() + 1
+                if msg.offset() < end:
+                    batch.append(SourceRecord(topic, partition, msg.offset(), msg.value(),
+                                              msg.key(), msg.headers()))
+            if batch:
+                last = time.monotonic()
+                yield batch
+            elif time.monotonic() - last > stall_timeout:
+                raise ConnectorError(
+                    f"replay {topic}[{partition}] stalled at offset={position} end={end}")
+    finally:
+        consumer.close()
