@@ -24,6 +24,7 @@ follow the partition. The blob is versioned (:func:`encode_state`).
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import defaultdict
@@ -50,7 +51,8 @@ __all__ = [
     "SnapshotPolicy",
     "StateFactory",
     "kafka_replay",
-    "partition_documents",
+    "build_checkpointer",
+    "by_partition",
     "plan_resume",
     "read_range",
 ]
@@ -138,25 +140,34 @@ def plan_resume(
 
 @dataclass(frozen=True, slots=True)
 class StateFactory:
-    """How to build a fresh partition state, and how to restore one from snapshot parts."""
+    """How to build a fresh partition state, and how to restore one from snapshot parts.
+
+    ``new_transform`` builds the record preparation (its stateful features, such as running
+    means per key, are part of the state); ``new_windows``/``restore_windows`` are set for
+    windowed pipelines only.
+    """
 
     new_scorer: Callable[[], Any]
     restore_scorer: Callable[[bytes], Any]
+    new_transform: Callable[[], Any] | None = None
     new_windows: Callable[[], Any] | None = None
     restore_windows: Callable[[bytes], Any] | None = None
 
     def fresh(self) -> PartitionState:
+        transform = self.new_transform() if self.new_transform is not None else None
         windows = self.new_windows() if self.new_windows is not None else None
-        return PartitionState(self.new_scorer(), windows)
+        return PartitionState(self.new_scorer(), transform, windows)
 
     def restore(self, blob: bytes) -> PartitionState:
         offset, parts = decode_state(blob)
-        windows = None
+        st = self.fresh()
+        st.scorer = self.restore_scorer(parts["scorer"])
+        if st.transform is not None and parts.get("transform"):
+            st.transform.restore(json.loads(parts["transform"]))
         if self.restore_windows is not None and parts.get("windows"):
-            windows = self.restore_windows(parts["windows"])
-        elif self.new_windows is not None:
-            windows = self.new_windows()
-        return PartitionState(self.restore_scorer(parts["scorer"]), windows, offset, offset)
+            st.windows = self.restore_windows(parts["windows"])
+        st.offset = st.stored_offset = offset
+        return st
 
 
 @dataclass(slots=True)
@@ -168,6 +179,7 @@ class PartitionState:
     """
 
     scorer: Any
+    transform: Any = None
     windows: Any = None
     offset: int | None = None
     stored_offset: int | None = None
@@ -184,6 +196,8 @@ class PartitionState:
 
     def snapshot(self) -> bytes:
         parts = {"scorer": self.scorer.snapshot()}
+        if self.transform is not None:
+            parts["transform"] = json.dumps(self.transform.snapshot()).encode()
         if self.windows is not None:
             parts["windows"] = self.windows.snapshot()
         return encode_state(self.offset if self.offset is not None else 0, parts)
@@ -218,6 +232,9 @@ class Checkpointer:
         Builds fresh states and restores stored ones.
     policy
         When a partition is snapshotted on :meth:`commit`.
+    replay
+        Re-scores a gap of a partition into its state (:func:`kafka_replay`); without it,
+        gaps are skipped (the state then lags, and scores differ from an uninterrupted run).
     warm_start
         Train a partition with no state on its history before going live.
     grouped
@@ -234,6 +251,7 @@ class Checkpointer:
         factory: StateFactory,
         policy: SnapshotPolicy | None = None,
         *,
+        replay: Replay | None = None,
         warm_start: bool = False,
         grouped: bool = True,
         restore_timeout: float = 120.0,
@@ -242,6 +260,7 @@ class Checkpointer:
         self.store = store
         self.factory = factory
         self.policy = policy or SnapshotPolicy()
+        self.replay = replay
         self.warm_start = warm_start
         self.grouped = grouped
         self.restore_timeout = restore_timeout
@@ -275,7 +294,6 @@ class Checkpointer:
         self,
         partitions: Iterable[TP],
         committed: Mapping[TP, int | None],
-        replay: Replay,
         watermarks: Callable[[str, int], tuple[int, int]] | None = None,
     ) -> dict[TP, int | None]:
         """Restore state for new partitions, replay gaps; returns where each one resumes.
@@ -294,8 +312,8 @@ class Checkpointer:
             plan = plan_resume(stored.offset if stored else None, committed.get(tp),
                                warm_start=self.warm_start, low=low, high=high)
             restored = self.clock()
-            if plan.replay_to > plan.replay_from:
-                self.stats.replayed += replay(tp[0], tp[1], plan.replay_from, plan.replay_to, st)
+            if plan.replay_to > plan.replay_from and self.replay is not None:
+                self.stats.replayed += self.replay(*tp, plan.replay_from, plan.replay_to, st)
                 st.offset = plan.replay_to
                 self.stats.replay_seconds += self.clock() - restored
             st.since, st.records = self.clock(), 0
@@ -369,26 +387,23 @@ class Checkpointer:
             self.states.pop(tp, None)
 
 
-def partition_documents(
-    scoring: Any, checkpointer: Checkpointer, prepared: list[Any], records: list[SourceRecord]
-) -> list[Any]:
-    """Score a batch with each partition's own scorer (order kept within a partition).
+def by_partition(
+    checkpointer: Checkpointer, scoring: Any, records: list[SourceRecord]
+) -> Iterator[tuple[Any, Any, list[SourceRecord]]]:
+    """Split a batch by partition: ``(transform, scoring, records)`` per partition, in order.
 
-    ``scoring`` is a :class:`connector.scoring.Scoring`; its ``scorer`` is pointed at the
-    partition's scorer for that partition's slice of the batch.
+    ``scoring`` (a :class:`connector.scoring.Scoring`) is pointed at the partition's scorer
+    for the time its slice is processed, so consume each item before asking for the next.
+    The partition's state is marked ``pending`` until :meth:`Checkpointer.commit` covers it.
     """
-    groups: dict[TP, tuple[list[Any], list[SourceRecord]]] = defaultdict(lambda: ([], []))
-    for p, rec in zip(prepared, records, strict=True):
-        group = groups[(rec.topic, rec.partition)]
-        group[0].append(p)
-        group[1].append(rec)
-    docs: list[Any] = []
-    for tp, (ps, recs) in groups.items():
+    groups: dict[TP, list[SourceRecord]] = defaultdict(list)
+    for rec in records:
+        groups[(rec.topic, rec.partition)].append(rec)
+    for tp, part in groups.items():
         st = checkpointer.state(*tp)
         st.pending = True
         scoring.scorer = st.scorer
-        docs.extend(scoring.documents(ps, recs))
-    return docs
+        yield st.transform, scoring, part
 
 
 def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
@@ -402,6 +417,7 @@ def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
     def replay(topic: str, partition: int, start: int, end: int, state: PartitionState) -> int:
         n, saved = 0, scoring.scorer
         scoring.scorer = state.scorer
+        prepare = (state.transform or transform).prepare
         try:
             for batch in read_range(settings, topic, partition, start, end):
                 prepared, kept = [], []
@@ -409,7 +425,7 @@ def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
                     try:
                         if rec.value is None:
                             continue
-                        prepared.append(transform.prepare(rec.value))
+                        prepared.append(prepare(rec.value))
                         kept.append(rec)
                     except rejects:
                         continue
@@ -462,3 +478,34 @@ def read_range(
                     f"replay {topic}[{partition}] stalled at offset={position} end={end}")
     finally:
         consumer.close()
+
+
+def build_checkpointer(
+    cfg: Any, store: StateStore | None = None, *, policy: SnapshotPolicy | None = None,
+    warm_start: bool = False,
+) -> Checkpointer:
+    """A :class:`Checkpointer` for a loaded pipeline: per partition, a scorer and a transform
+    built from the same config (``detectors.build_scorer``, ``build_transform``); state in
+    the pipeline's OpenSearch (``outlier-connector-state``), gaps replayed from its Kafka."""
+    import detectors
+    from connector.scoring import Scoring
+    from connector.transform import build_transform
+
+    factory = StateFactory(
+        new_scorer=lambda: Scoring.from_config(cfg).scorer,
+        restore_scorer=detectors.restore_scorer,
+        new_transform=lambda: build_transform(cfg),
+    )
+    grouped = cfg.source.kind == "kafka"
+    group = cfg.source.group_id or f"outliers-{cfg.name}"
+    if store is None:
+        kwargs = {"timeout": 30, **dict(cfg.output.opensearch)}
+        store = StateStore(kwargs, f"{group}/{cfg.name}")
+    replay = None
+    if grouped:
+        from connector.sources.kafka import consumer_settings
+
+        replay = kafka_replay(consumer_settings(cfg.source.kafka, group), build_transform(cfg),
+                              Scoring(None, cfg.name))
+    return Checkpointer(store, factory, policy, replay=replay, warm_start=warm_start,
+                        grouped=grouped)
