@@ -72,7 +72,8 @@ def action_line(doc_id: str, op_type: str = "create") -> str:
     >>> action_line('we"ird', op_type="index")
     '{"index":{"_id":"we\\\\"ird"}}'
     """
-    return f'{{"{op_type}":{{"_id":{json.dumps(doc_id)}}}}}'
+    quoted = json.dumps(doc_id) if '"' in doc_id or "\\" in doc_id else f'"{doc_id}"'
+    return f'{{"{op_type}":{{"_id":{quoted}}}}}'
 
 
 @dataclass(slots=True)
