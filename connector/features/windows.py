@@ -1,0 +1,285 @@
+"""Per-key event-time windows (tumbling or sliding) with allowed lateness.
+
+Lifecycle of a window ``[start, end)``, driven by the watermark (the highest event time seen,
+or a later time given to :meth:`WindowAggregator.advance`):
+
+1. records whose event time falls inside it are folded into its aggregates;
+2. when the watermark reaches ``end`` it is emitted (returned from ``add``/``advance``);
+3. until the watermark reaches ``end + allowed_lateness`` it is kept: a late record updates it
+   and it is emitted again at once, with the same ``_id`` (pipeline + key + start), so the
+   document is updated rather than duplicated;
+4. after that it is forgotten; a record later still is dropped (counted in ``dropped``) or, with
+   ``late_policy: reject``, raises :class:`~connector.errors.RecordRejected`.
+
+With ``emit_empty`` a key that has been seen gets zero-count windows while it is silent (for
+``empty_ttl`` windows), so "a pair stops talking" is a document, not an absence.
+
+Replays are idempotent: the highest offset folded in per partition is remembered (and kept in
+the snapshot) and records at or below it are skipped. :meth:`WindowAggregator.open_positions`
+gives, per partition, the lowest offset still held by a kept window: commit below it only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.config import Aggregate, KeySpec, WindowSpec
+from connector.errors import RecordRejected
+from connector.features.aggregates import Accumulator, make_accumulator
+from connector.features.extract import get_field
+
+__all__ = ["Position", "Window", "WindowAggregator"]
+
+Position = tuple[str, int, int]  # (topic, partition, offset)
+
+
+@dataclass(slots=True)
+class Window:
+    """One emitted window: features in order, the document to index, the records it holds."""
+
+    key: str | None
+    start: datetime
+    end: datetime
+    features: dict[str, float]
+    document: dict[str, Any]
+    positions: tuple[Position, ...] = ()
+    revision: int = 0  # 0 on first emission, +1 per late update
+
+    def doc_id(self, pipeline: str) -> str:
+        """``<pipeline>+<key>+<window start epoch ms>``, stable across updates and replays."""
+        return f"{pipeline}+{self.key or ''}+{round(self.start.timestamp() * 1000)}"
+
+
+@dataclass(slots=True)
+class _Open:
+    key: str | None
+    start: float
+    fields: dict[str, Any]
+    accs: list[Accumulator]
+    positions: list[Position] = field(default_factory=list)
+    emitted: int = -1  # revision last emitted; -1 = not yet
+
+
+class WindowAggregator:
+    """Fold prepared records into per-key windows and emit them on event time.
+
+    Parameters
+    ----------
+    spec
+        The pipeline's :class:`~connector.config.WindowSpec`.
+    features
+        Output feature order (default: the aggregate names).
+
+    Examples
+    --------
+    >>> from datetime import UTC, datetime
+    >>> from types import SimpleNamespace as P
+    >>> from connector.config import Aggregate, KeySpec, WindowSpec
+    >>> spec = WindowSpec("tumbling", 10.0, 10.0, 5.0, "drop",
+    ...                   (Aggregate("count", "count"),), KeySpec(("toll",)))
+    >>> agg = WindowAggregator(spec)
+    >>> def rec(t, toll="Exit79"):
+    ...     return P(document={"toll": toll}, features={}, key=toll,
+    ...              timestamp=datetime.fromtimestamp(t, tz=UTC))
+    >>> agg.add(rec(100.0), ("tolls", 0, 0)) + agg.add(rec(103.0), ("tolls", 0, 1))
+    []
+    >>> [(w.key, w.features, w.revision) for w in agg.add(rec(110.5), ("tolls", 0, 2))]
+    [('Exit79', {'count': 2.0}, 0)]
+    >>> agg.open_positions()
+    {('tolls', 0): 0}
+    >>> [(w.features, w.revision) for w in agg.add(rec(104.0), ("tolls", 0, 3))]  # late
+    [({'count': 3.0}, 1)]
+    """
+
+    def __init__(self, spec: WindowSpec, features: list[str] | None = None) -> None:
+        self.spec = spec
+        self.names = list(features or [a.name for a in spec.aggregates])
+        self._ops = {a.name: a for a in spec.aggregates}
+        missing = [n for n in self.names if n not in self._ops]
+        if missing:
+            raise ValueError(f"features not produced by the window: {', '.join(missing)}")
+        self._open: dict[tuple[str | None, float], _Open] = {}
+        self._keys: dict[str | None, list[Any]] = {}  # key -> [first start, last start, fields]
+        self._hwm: dict[tuple[str, int], int] = {}
+        self.watermark = -math.inf
+        self._next_empty: float | None = None
+        self.dropped = 0
+
+    def add(self, prepared: Any, position: Position | None = None) -> list[Window]:
+        """Fold one record in; returns windows that closed or were updated by it."""
+        if position is not None:
+            tp = (position[0], position[1])
+            if position[2] <= self._hwm.get(tp, -1):
+                return []  # already folded in before a restart: a replay
+            self._hwm[tp] = position[2]
+        ts = prepared.timestamp.timestamp()
+        fields = {f: get_field(prepared.document, f, None) for f in self.spec.key.fields}
+        starts = self._starts(ts)
+        live = [
+            s for s in starts if s + self.spec.size + self.spec.allowed_lateness > self.watermark
+        ]
+        if not live:
+            return self._late(prepared, ts)
+        out: list[Window] = []
+        for start in live:
+            win = self._open.get((prepared.key, start))
+            if win is None:
+                accs = [make_accumulator(a.op) for a in self.spec.aggregates]
+                win = self._open[(prepared.key, start)] = _Open(prepared.key, start, fields, accs)
+            for agg, acc in zip(self.spec.aggregates, win.accs, strict=True):
+                acc.add(_value(prepared, agg))
+            if position is not None:
+                win.positions.append(position)
+            self._see_key(prepared.key, start, fields)
+            if win.emitted >= 0 or start + self.spec.size <= self.watermark:
+                out.append(self._emit(win))
+        return out + self.advance(ts)
+
+    def advance(self, watermark: datetime | float) -> list[Window]:
+        """Move event time forward; returns windows that closed, oldest first."""
+        wm = watermark.timestamp() if isinstance(watermark, datetime) else float(watermark)
+        if wm <= self.watermark:
+            return []
+        self.watermark = wm
+        out = [
+            self._emit(w)
+            for w in sorted(self._open.values(), key=lambda w: w.start)
+            if w.emitted < 0 and w.start + self.spec.size <= wm
+        ]
+        if self.spec.emit_empty:
+            out += self._empties(wm)
+        horizon = wm - self.spec.size - self.spec.allowed_lateness
+        for k in [k for k, w in self._open.items() if w.start <= horizon and w.emitted >= 0]:
+            del self._open[k]
+        return out
+
+    def open_positions(self) -> dict[tuple[str, int], int]:
+        """Lowest offset per ``(topic, partition)`` still held by a kept window."""
+        low: dict[tuple[str, int], int] = {}
+        for win in self._open.values():
+            for topic, partition, offset in win.positions:
+                if offset < low.get((topic, partition), offset + 1):
+                    low[(topic, partition)] = offset
+        return low
+
+    def snapshot(self) -> bytes:
+        """Everything needed to resume, as JSON bytes (spec included)."""
+        blob = {
+            "version": 1,
+            "spec": asdict(self.spec),
+            "features": self.names,
+            "watermark": None if self.watermark == -math.inf else self.watermark,
+            "next_empty": self._next_empty,
+            "dropped": self.dropped,
+            "hwm": [[t, p, o] for (t, p), o in self._hwm.items()],
+            "keys": [[k, *v] for k, v in self._keys.items()],
+            "open": [
+                [
+                    w.key,
+                    w.start,
+                    w.fields,
+                    [a.state for a in w.accs],
+                    [list(p) for p in w.positions],
+                    w.emitted,
+                ]
+                for w in self._open.values()
+            ],
+        }
+        return json.dumps(blob, separators=(",", ":")).encode()
+
+    @classmethod
+    def restore(cls, blob: bytes | str, spec: WindowSpec | None = None) -> WindowAggregator:
+        """Rebuild from :meth:`snapshot` (``spec`` overrides the stored one)."""
+        data = json.loads(blob)
+        if spec is None:
+            raw = data["spec"]
+            spec = WindowSpec(
+                **{
+                    **raw,
+                    "key": KeySpec(tuple(raw["key"]["fields"]), raw["key"]["separator"]),
+                    "aggregates": tuple(Aggregate(**a) for a in raw["aggregates"]),
+                }
+            )
+        agg = cls(spec, data["features"])
+        agg.watermark = -math.inf if data["watermark"] is None else data["watermark"]
+        agg._next_empty, agg.dropped = data["next_empty"], data["dropped"]
+        agg._hwm = {(t, p): o for t, p, o in data["hwm"]}
+        agg._keys = {k: [first, last, fields] for k, first, last, fields in data["keys"]}
+        for key, start, fields, states, positions, emitted in data["open"]:
+            accs = [make_accumulator(a.op, s) for a, s in zip(spec.aggregates, states, strict=True)]
+            agg._open[(key, start)] = _Open(
+                key, start, fields, accs, [tuple(p) for p in positions], emitted
+            )
+        return agg
+
+    def _starts(self, ts: float) -> list[float]:
+        size, step = self.spec.size, self.spec.step
+        last = math.floor(ts / step) * step
+        n = math.ceil(size / step)
+        return [s for s in (last - i * step for i in range(n - 1, -1, -1)) if s <= ts < s + size]
+
+    def _late(self, prepared: Any, ts: float) -> list[Window]:
+        when = datetime.fromtimestamp(ts, tz=UTC).isoformat()
+        mark = datetime.fromtimestamp(self.watermark, tz=UTC).isoformat()
+        if self.spec.late_policy == "reject":
+            raise RecordRejected(
+                f"late record: event time {when} is beyond the allowed lateness of "
+                f"{self.spec.allowed_lateness:g}s (watermark {mark})"
+            )
+        self.dropped += 1
+        return []
+
+    def _see_key(self, key: str | None, start: float, fields: dict[str, Any]) -> None:
+        seen = self._keys.get(key)
+        if seen is None:
+            self._keys[key] = [start, start, fields]
+        elif start > seen[1]:
+            seen[1] = start
+        if self._next_empty is None:
+            self._next_empty = start  # empty windows are considered from the first one on
+
+    def _empties(self, wm: float) -> list[Window]:
+        out: list[Window] = []
+        spec = self.spec
+        while self._next_empty is not None and self._next_empty + spec.size <= wm:
+            start = self._next_empty
+            ttl = spec.empty_ttl * spec.step
+            for key, (first, last, fields) in list(self._keys.items()):
+                if last < start - ttl:
+                    del self._keys[key]  # silent for too long: forget the key
+                elif first <= start and (key, start) not in self._open:
+                    accs = [make_accumulator(a.op) for a in spec.aggregates]
+                    win = _Open(key, start, fields, accs)
+                    self._open[(key, start)] = win
+                    out.append(self._emit(win))
+            self._next_empty = start + spec.step
+        return out
+
+    def _emit(self, win: _Open) -> Window:
+        win.emitted += 1
+        values = {a.name: acc.value for a, acc in zip(self.spec.aggregates, win.accs, strict=True)}
+        start = datetime.fromtimestamp(win.start, tz=UTC)
+        end = datetime.fromtimestamp(win.start + self.spec.size, tz=UTC)
+        document = {
+            **win.fields,
+            "window": {"start": _iso(start), "end": _iso(end), "size_s": self.spec.size},
+            **values,
+        }
+        features = {n: values[n] for n in self.names}
+        return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
+
+
+def _value(prepared: Any, agg: Aggregate) -> Any:
+    if agg.field is None:
+        return None
+    if agg.field in prepared.features:
+        return prepared.features[agg.field]
+    return get_field(prepared.document, agg.field, None)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

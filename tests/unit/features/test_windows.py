@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from connector.config import Aggregate, KeySpec, WindowSpec
+from connector.errors import RecordRejected
+from connector.features.windows import WindowAggregator
+from connector.transform import Prepared
+
+T0 = 1_800_000_000.0  # a multiple of 60 s: window starts line up with it
+
+
+def spec(
+    kind="tumbling",
+    size=10.0,
+    step=None,
+    lateness=5.0,
+    policy="drop",
+    aggs=None,
+    key=("toll",),
+    **kw,
+) -> WindowSpec:
+    aggs = aggs or (Aggregate("count", "count"),)
+    return WindowSpec(kind, size, step or size, lateness, policy, tuple(aggs), KeySpec(key), **kw)
+
+
+def rec(t: float, key: str = "Exit79", **doc) -> Prepared:
+    return Prepared({"toll": key, **doc}, datetime.fromtimestamp(T0 + t, tz=UTC), key, {})
+
+
+def feed(agg, items, topic="t", partition=0):
+    out = []
+    for offset, r in items:
+        out += agg.add(r, (topic, partition, offset))
+    return out
+
+
+def test_tumbling_windows_close_on_event_time_not_arrival():
+    agg = WindowAggregator(spec())
+    assert feed(agg, [(0, rec(1)), (1, rec(9.9)), (2, rec(3, "SH130"))]) == []
+    # out of order inside the window is fine; nothing closes until event time reaches 10 s
+    closed = feed(agg, [(3, rec(10.0))])
+    assert [(w.key, w.features["count"]) for w in closed] == [("Exit79", 2.0), ("SH130", 1.0)]
+    w = closed[0]
+    assert w.start == datetime.fromtimestamp(T0, tz=UTC)
+    assert w.end == datetime.fromtimestamp(T0 + 10, tz=UTC)
+    assert w.document["toll"] == "Exit79" and w.document["count"] == 2.0
+    assert w.document["window"]["end"] == "2027-01-15T08:00:10.000Z"
+    assert w.positions == (("t", 0, 0), ("t", 0, 1))
+    assert w.doc_id("tolls") == f"tolls+Exit79+{int(T0 * 1000)}"
+
+
+def test_advance_closes_windows_without_new_records():
+    agg = WindowAggregator(spec())
+    feed(agg, [(0, rec(1))])
+    assert agg.advance(T0 + 9.99) == []
+    assert [w.features["count"] for w in agg.advance(datetime.fromtimestamp(T0 + 10, UTC))] == [1]
+    assert agg.advance(T0 + 5) == []  # the watermark never goes back
+
+
+def test_late_record_within_lateness_updates_the_same_window():
+    agg = WindowAggregator(spec(lateness=5.0))
+    first = feed(agg, [(0, rec(1)), (1, rec(12))])
+    late = feed(agg, [(2, rec(2))])  # watermark 12 < end 10 + lateness 5
+    assert [w.features["count"] for w in first] == [1.0]
+    assert [(w.features["count"], w.revision) for w in late] == [(2.0, 1)]
+    assert late[0].doc_id("p") == first[0].doc_id("p")
+
+
+@pytest.mark.parametrize("policy", ["drop", "reject"])
+def test_too_late_record_is_dropped_or_rejected(policy):
+    agg = WindowAggregator(spec(lateness=5.0, policy=policy))
+    feed(agg, [(0, rec(1)), (1, rec(15.5))])  # window [0,10) is gone at watermark 15
+    if policy == "drop":
+        assert feed(agg, [(2, rec(3))]) == []
+        assert agg.dropped == 1
+    else:
+        with pytest.raises(RecordRejected, match="late record: event time .* lateness of 5s"):
+            feed(agg, [(2, rec(3))])
+
+
+def test_sliding_windows_hold_a_record_in_every_overlapping_window():
+    agg = WindowAggregator(spec("sliding", size=60.0, step=30.0, lateness=0.0, key=("reviewer",)))
+    r = Prepared({"reviewer": "ur1"}, datetime.fromtimestamp(T0 + 40, UTC), "ur1", {})
+    feed(agg, [(0, r)])
+    closed = agg.advance(T0 + 100)
+    starts = [w.start.timestamp() - T0 for w in closed]
+    assert starts == [0.0, 30.0]
+    assert all(w.features["count"] == 1.0 for w in closed)
+
+
+def test_aggregates_over_fields_and_features():
+    aggs = (
+        Aggregate("n", "count"),
+        Aggregate("movies", "distinct_count", "movie"),
+        Aggregate("spread", "std", "rating"),
+        Aggregate("low", "min", "rating"),
+        Aggregate("rej", "sum", "rejected"),
+    )
+    agg = WindowAggregator(spec(aggs=aggs), features=["spread", "n"])
+    for i, (movie, rating) in enumerate([("A", 2), ("B", 4), ("A", 6)]):
+        p = Prepared(
+            {"toll": "k", "movie": movie, "rating": rating},
+            datetime.fromtimestamp(T0 + i, UTC),
+            "k",
+            {"rejected": float(i == 1)},
+        )
+        agg.add(p, ("t", 0, i))
+    (w,) = agg.advance(T0 + 10)
+    assert list(w.features) == ["spread", "n"]
+    assert w.features["spread"] == pytest.approx(1.63299, rel=1e-4)
+    assert w.document["movies"] == 2.0 and w.document["low"] == 2.0 and w.document["rej"] == 1.0
+
+
+def test_open_positions_hold_back_commits_until_windows_are_forgotten():
+    agg = WindowAggregator(spec(lateness=5.0))
+    feed(agg, [(5, rec(1)), (6, rec(2, "SH130"))], partition=0)
+    feed(agg, [(40, rec(3))], partition=1)
+    assert agg.open_positions() == {("t", 0): 5, ("t", 1): 40}
+    feed(agg, [(7, rec(12))], partition=0)  # closes [0,10) but it is kept for lateness
+    assert agg.open_positions()[("t", 0)] == 5
+    feed(agg, [(8, rec(16))], partition=0)  # watermark 16 ≥ 10 + 5: forgotten
+    assert agg.open_positions() == {("t", 0): 7}
+
+
+def test_replayed_offsets_are_not_counted_twice():
+    agg = WindowAggregator(spec())
+    feed(agg, [(0, rec(1)), (1, rec(2))])
+    assert feed(agg, [(1, rec(2))]) == []  # redelivered after a restart
+    (w,) = agg.advance(T0 + 10)
+    assert w.features["count"] == 2.0
+
+
+def test_snapshot_restore_resumes_identically():
+    s = spec(
+        lateness=5.0,
+        aggs=(Aggregate("count", "count"), Aggregate("users", "distinct_count", "user")),
+    )
+    a = WindowAggregator(s)
+    feed(a, [(0, rec(1, user="u1")), (1, rec(2, user="u2")), (2, rec(11, user="u1"))])
+    b = WindowAggregator.restore(a.snapshot())
+    assert b.spec == s and b.open_positions() == a.open_positions()
+    more = [(3, rec(3, user="u3")), (2, rec(11, user="u1")), (4, rec(25, user="u9"))]
+    got_a = [(w.key, w.start, w.features, w.revision) for w in feed(a, more)]
+    got_b = [(w.key, w.start, w.features, w.revision) for w in feed(b, more)]
+    assert got_a == got_b and got_a[0][2] == {"count": 3.0, "users": 3.0}
+
+
+def test_emit_empty_reports_a_key_that_goes_silent():
+    agg = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=3))
+    feed(agg, [(0, rec(1, "A")), (1, rec(2, "B"))])
+    seen = []
+    for i, t in enumerate((11, 21, 31, 41, 51, 61, 71)):  # only B keeps talking
+        seen += [
+            (w.key, int(w.start.timestamp() - T0), w.features["count"])
+            for w in feed(agg, [(2 + i, rec(t, "B"))])
+        ]
+    a_windows = [(s, c) for k, s, c in seen if k == "A"]
+    assert a_windows[0] == (0, 1.0)
+    assert a_windows[1:] == [(10, 0.0), (20, 0.0), (30, 0.0)]  # then A is forgotten (ttl 3)
+    assert [c for k, _, c in seen if k == "B"] == [1.0] * 7
+
+
+def test_unknown_feature_name_is_an_error():
+    with pytest.raises(ValueError, match="not produced by the window: nope"):
+        WindowAggregator(spec(), features=["nope"])
