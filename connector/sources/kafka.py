@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
@@ -172,6 +172,44 @@ class KafkaSource:
                     held.append(SourceRecord(msg.topic(), msg.partition(), msg.offset(),
                                              msg.value(), msg.key(), msg.headers()))
         return held
+
+    def on_rebalance(
+        self,
+        assigned: Callable[..., Mapping[tuple[str, int], int | None]],
+        revoked: Callable[[list[tuple[str, int]]], None],
+        lost: Callable[[list[tuple[str, int]]], None],
+    ) -> None:
+        """Re-subscribe with rebalance callbacks (they run inside :meth:`consume`).
+
+        ``assigned(partitions, committed, watermarks)`` returns the offset each partition
+        starts from (``None``: the committed offset, else ``auto.offset.reset``);
+        ``watermarks(topic, partition) -> (low, high)``. ``revoked`` runs before the
+        partitions are released, ``lost`` when they were taken away without a revoke.
+        """
+
+        def watermarks(topic: str, partition: int) -> tuple[int, int]:
+            return self._consumer.get_watermark_offsets(TopicPartition(topic, partition), 30)
+
+        def on_assign(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            tps = [(p.topic, p.partition) for p in partitions]
+            committed = {(p.topic, p.partition): p.offset if p.offset >= 0 else None
+                         for p in consumer.committed(partitions, timeout=30)}
+            starts = assigned(tps, committed, watermarks)
+            for p in partitions:
+                start = starts.get((p.topic, p.partition))
+                if start is not None:
+                    p.offset = start
+            consumer.assign(partitions)
+
+        def on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            revoked([(p.topic, p.partition) for p in partitions])
+
+        def on_lost(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            lost([(p.topic, p.partition) for p in partitions])
+
+        self._consumer.subscribe(
+            self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
+        )
 
     def close(self) -> None:
         """Leave the group; nothing is committed here (the runner committed already)."""
