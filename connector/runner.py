@@ -27,6 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from connector.checkpoint import Checkpointer, by_partition
 from connector.errors import Backpressure, RecordRejected, SinkError
 from connector.records import Document, Rejection, SourceRecord
 from connector.sources.kafka import next_offsets
@@ -109,6 +110,7 @@ class Runner:
         self.stats = RunStats()
         self._stopping = False
         self._held: list[SourceRecord] = []
+        self.checkpointer: Checkpointer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self, *_: Any) -> None:
@@ -161,10 +163,51 @@ class Runner:
         self._log_progress()
         return stats
 
+    # -- checkpoints (connector.checkpoint) ----------------------------------------------------
+    def use_checkpoints(self, checkpointer: Checkpointer) -> None:
+        """Keep model state per partition: restored on assign, snapshotted on commit/revoke."""
+        self.checkpointer = checkpointer
+        if hasattr(self.source, "on_rebalance"):
+            self.source.on_rebalance(checkpointer.assign, checkpointer.revoke, checkpointer.lose)
+
+    def _partitions(self, records: list[SourceRecord]) -> Any:
+        if self.checkpointer is None:
+            return [(self.transform, self.scoring, records)]
+        return by_partition(self.checkpointer, self.scoring, records)
+
+    def _commit(self, offsets: dict[tuple[str, int], int]) -> None:
+        if self.checkpointer is None:
+            self.source.commit(offsets)
+        else:  # sinks are flushed: snapshot the partitions that are due, then commit
+            self.checkpointer.commit(lambda: None, self.source.commit, offsets)
+
     # -- one batch -----------------------------------------------------------------------------
     def _process(self, records: list[SourceRecord]) -> None:
+        docs, rejections = [], []
+        for transform, scoring, part in self._partitions(records):
+            part_docs, part_rejections = self._score(transform, scoring, part)
+            docs += part_docs
+            rejections += part_rejections
+        self.sink.add(docs)
+        outcome = self._retrying(self.sink.flush, "opensearch bulk", records)
+        for doc, status, reason in outcome.rejected:
+            rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
+        self._dead_letter(rejections, records)
+        self._emit_events(docs, records)
+        self._commit(next_offsets(r.position for r in records))
+        stats = self.stats
+        stats.batches += 1
+        stats.records += len(records)
+        stats.indexed += outcome.indexed
+        stats.duplicates += outcome.duplicates
+        stats.dead_lettered += len(rejections)
+        stats.flagged += sum(1 for d in docs if d.flagged)
+
+    def _score(
+        self, transform: Any, scoring: Any, records: list[SourceRecord]
+    ) -> tuple[list[Document], list[Rejection]]:
         prepared, kept, rejections = [], [], []
-        prepare = self.transform.prepare
+        prepare = transform.prepare
         for rec in records:
             try:
                 if rec.value is None:
@@ -176,22 +219,8 @@ class Runner:
             else:
                 prepared.append(p)
                 kept.append(rec)
-        docs, unscored = self.scoring.documents(prepared, kept)
-        rejections.extend(unscored)
-        self.sink.add(docs)
-        outcome = self._retrying(self.sink.flush, "opensearch bulk", records)
-        for doc, status, reason in outcome.rejected:
-            rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
-        self._dead_letter(rejections, records)
-        self._emit_events(docs, records)
-        self.source.commit(next_offsets(r.position for r in records))
-        stats = self.stats
-        stats.batches += 1
-        stats.records += len(records)
-        stats.indexed += outcome.indexed
-        stats.duplicates += outcome.duplicates
-        stats.dead_lettered += len(rejections)
-        stats.flagged += sum(1 for d in docs if d.flagged)
+        docs, unscored = scoring.documents(prepared, kept)
+        return docs, rejections + unscored
 
     def _dead_letter(self, rejections: list[Rejection], records: list[SourceRecord]) -> None:
         for rej in rejections:
