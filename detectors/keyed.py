@@ -1,0 +1,123 @@
+"""Keyed models: one model per key, cloned from a prototype, bounded with LRU eviction."""
+
+from __future__ import annotations
+
+import pickle
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from typing import Any
+
+__all__ = ["KeyedModels"]
+
+
+class KeyedModels:
+    """A pool of per-key models cloned from a prototype, bounded by count and by memory.
+
+    The least recently used key is evicted when the pool holds more than ``max_keys``
+    models or its estimated size exceeds ``max_bytes``. The size is ``len(pool) *
+    bytes_per_model``, where ``bytes_per_model`` is the largest pickled size measured so far
+    (a model is measured when it is created and every ``measure_every`` look-ups; RCF models
+    grow until their sample is full and then stay flat). An evicted key that comes back
+    starts a fresh model.
+
+    Parameters
+    ----------
+    prototype
+        A River estimator; each new key gets ``prototype.clone()`` (same params, no state).
+    max_keys
+        Maximum number of models (``None``: unbounded).
+    max_bytes
+        Maximum estimated bytes for all models (``None``: unbounded).
+    measure_every
+        Look-ups between two size measurements of the most recently used model.
+
+    Examples
+    --------
+    >>> from river import anomaly
+    >>> pool = KeyedModels(anomaly.HalfSpaceTrees(seed=1), max_keys=2)
+    >>> for key in ["a", "b", "a", "c"]:
+    ...     pool.get(key).learn_one({"x": 0.5})
+    >>> sorted(pool), pool.evictions
+    (['a', 'c'], 1)
+    """
+
+    def __init__(
+        self,
+        prototype: Any,
+        max_keys: int | None = 10_000,
+        max_bytes: int | None = None,
+        measure_every: int = 1000,
+    ) -> None:
+        if max_keys is not None and max_keys < 1:
+            raise ValueError(f"max_keys must be >= 1, got {max_keys}")
+        self.prototype = prototype
+        self.max_keys = max_keys
+        self.max_bytes = max_bytes
+        self.measure_every = measure_every
+        self.evictions = 0
+        self.created = 0
+        self.bytes_per_model = 0
+        self._models: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lookups = 0
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        return iter(self._models)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._models
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes held by the pool (keys x ``bytes_per_model``)."""
+        return len(self._models) * self.bytes_per_model
+
+    def counters(self) -> dict[str, int]:
+        """Counters for monitoring: keys, created, evictions, bytes, bytes_per_model."""
+        return {
+            "keys": len(self._models),
+            "created": self.created,
+            "evictions": self.evictions,
+            "bytes": self.bytes,
+            "bytes_per_model": self.bytes_per_model,
+        }
+
+    def measure(self, model: Any) -> int:
+        """Pickled size of ``model``; raises ``bytes_per_model`` if larger."""
+        size = len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
+        self.bytes_per_model = max(self.bytes_per_model, size)
+        return size
+
+    def get(self, key: Hashable) -> Any:
+        """The model of ``key``, created from the prototype if absent (may evict others)."""
+        models = self._models
+        self._lookups += 1
+        model = models.get(key)
+        if model is None:
+            model = self.prototype.clone()
+            models[key] = model
+            self.created += 1
+            if self.bytes_per_model == 0:
+                self.measure(model)
+            self._evict()
+        else:
+            models.move_to_end(key)
+        if self._lookups % self.measure_every == 0:
+            self.measure(model)
+            self._evict()
+        return model
+
+    def peek(self, key: Hashable) -> Any | None:
+        """The model of ``key`` if present, without touching the LRU order."""
+        return self._models.get(key)
+
+    def _evict(self) -> None:
+        models = self._models
+        while len(models) > 1 and (
+            (self.max_keys is not None and len(models) > self.max_keys)
+            or (self.max_bytes is not None and self.bytes > self.max_bytes)
+        ):
+            models.popitem(last=False)
+            self.evictions += 1

@@ -1,0 +1,16 @@
+"""Make the ``detectors`` package importable from a checkout.
+
+The editable install in ``.venv`` was made while ``detectors/`` was an empty folder, so its
+import finder maps ``detectors`` as a namespace package (``__init__`` never runs). Until
+pytest's ``pythonpath = ["."]`` (pyproject, lead) or a fresh install lands, put the repo root
+on ``sys.path`` first, so the real package is found.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = str(Path(__file__).resolve().parents[3])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
