@@ -3,7 +3,9 @@
 NAB scores rows; operators see *alarms*. Here a maximal run of consecutive detecting rows is
 one alarm, and a labelled anomaly window is one event:
 
-- an alarm is *true* when it overlaps an event window, else it is a false alarm;
+- a run is cut where it enters or leaves a window, so an alarm lies wholly inside one window
+  (a *true* alarm) or wholly outside every window (a *false* alarm); otherwise flagging
+  every row would be one "true" alarm with perfect precision;
 - an event is *detected* when any row of its window detects;
 - precision = true alarms / alarms, recall = detected events / events, F1 their harmonic mean;
 - delay = rows from the event's reference row (its first labelled point when known, else its
@@ -75,11 +77,13 @@ class EventCounts:
         return float(np.mean(self.delays)) if self.delays else float("nan")
 
 
-def _runs(detect: np.ndarray) -> list[tuple[int, int]]:
-    """Inclusive ``(start, end)`` of every run of True."""
-    padded = np.r_[False, detect, False].astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+def _alarms(detect: np.ndarray, member: np.ndarray) -> tuple[int, int]:
+    """``(alarms, true alarms)``: runs of detections, cut where window membership changes."""
+    rows = np.flatnonzero(detect)
+    if not len(rows):
+        return 0, 0
+    starts = np.r_[True, (np.diff(rows) > 1) | (member[rows][1:] != member[rows][:-1])]
+    return int(starts.sum()), int((member[rows][starts] >= 0).sum())
 
 
 def event_counts(
@@ -114,8 +118,10 @@ def event_counts(
     flags = np.asarray(detect, dtype=bool).copy()
     flags[:probation] = False
     bounds = [(lo, hi) for lo, hi in windows if hi >= probation]
-    alarms = _runs(flags)
-    true_alarms = sum(1 for a, b in alarms if any(a <= hi and lo <= b for lo, hi in bounds))
+    member = np.full(len(flags), -1)
+    for k, (lo, hi) in enumerate(bounds):
+        member[lo : hi + 1] = k
+    n_alarms, true_alarms = _alarms(flags, member)
     label_rows = sorted(labels)
     detected, delays = 0, []
     for lo, hi in bounds:
@@ -126,4 +132,4 @@ def event_counts(
         inside = [r for r in label_rows if lo <= r <= hi]
         reference = inside[0] if inside else lo
         delays.append(int(lo + hits[0] - reference))
-    return EventCounts(len(alarms), true_alarms, len(bounds), detected, tuple(delays))
+    return EventCounts(n_alarms, true_alarms, len(bounds), detected, tuple(delays))

@@ -1,0 +1,84 @@
+"""Row scorers on synthetic streams: score first, then learn; spikes score high."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evaluation.scorers import (
+    ChangeFeatures,
+    GaussianTail,
+    KrcfScorer,
+    MaxOf,
+    RiverScorer,
+    RollingZScore,
+)
+
+
+def _stream(seed=0, n=600, spike_at=500, spike=15.0):
+    values = np.random.default_rng(seed).normal(10.0, 1.0, n)
+    values[spike_at] += spike
+    return values
+
+
+def test_change_features_track_ewma():
+    f = ChangeFeatures(spans=(1, 3), keep_value=False)
+    assert f.names == ["d1", "d3"]
+    outs = [f.transform(v) for v in (0.0, 4.0, 4.0)]
+    assert outs[1] == {"d1": 4.0, "d3": 4.0}
+    # EWMA span 3 (alpha 0.5) after 0, 4 is 2.0; span 1 (alpha 1) follows the value
+    assert outs[2] == {"d1": 0.0, "d3": 2.0}
+
+
+def test_rolling_zscore_matches_numpy_window():
+    values = _stream(n=80, spike_at=70)
+    z = RollingZScore(window=20)
+    got = [z.process(v) for v in values]
+    for i in (30, 70, 79):
+        past = values[i - 20 : i]
+        assert got[i] == pytest.approx(abs(values[i] - past.mean()) / past.std())
+
+
+@pytest.mark.parametrize(
+    "scorer",
+    [
+        lambda: RollingZScore(window=200),
+        lambda: KrcfScorer(n_trees=30, sample_size=64, seed=1),
+        lambda: KrcfScorer(n_trees=30, sample_size=64, shingle_size=4, seed=1),
+        lambda: KrcfScorer(n_trees=30, sample_size=64, features=ChangeFeatures(), seed=1),
+        lambda: GaussianTail(KrcfScorer(n_trees=30, sample_size=64, seed=1), long=300),
+        lambda: MaxOf([RollingZScore(200), RollingZScore(50)]),
+    ],
+)
+def test_spike_is_the_top_score(scorer):
+    values = _stream()
+    s = scorer()
+    scores = np.array([s.process(v) for v in values])
+    assert int(np.argmax(scores[300:])) + 300 == 500
+
+
+def test_river_scorer_scores_before_learning():
+    from river import anomaly, preprocessing
+
+    s = RiverScorer(preprocessing.MinMaxScaler() | anomaly.HalfSpaceTrees(seed=1))
+    assert s.process(1.0) == 0.0  # HST scores 0 until its first window is full
+    values = _stream(n=1000, spike_at=900, spike=30.0)
+    scores = [s.process(v) for v in values]
+    assert scores[900] > np.median(scores[600:])
+
+
+def test_gaussian_tail_is_zero_until_history_and_monotone_in_z():
+    class Fixed:
+        def __init__(self, values):
+            self.values = iter(values)
+
+        def process(self, value):
+            return next(self.values)
+
+    raw = [1.0, 2.0] * 50 + [3.0, 10.0]
+    tail = GaussianTail(Fixed(raw), long=100, short=1, min_history=100)
+    out = [tail.process(0.0) for _ in raw]
+    assert out[:100] == [0.0] * 100
+    # mean 1.5, std 0.5: z = 3 -> -log10(Q(3)) ~ 2.87; z = 17 stays finite and larger
+    assert out[100] == pytest.approx(2.8697, abs=1e-3)
+    assert np.isfinite(out[101]) and out[101] > out[100]
