@@ -14,18 +14,24 @@ import json
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
 __all__ = [
+    "GAMEDAY_PIPELINE",
     "TcpProxy",
     "committed_offsets",
+    "doc_offsets",
+    "gameday_runner",
     "gameday_value",
     "produce",
     "read_topic",
     "wait_for",
 ]
+
+GAMEDAY_PIPELINE = Path(__file__).resolve().parents[1] / "pipelines" / "gameday.yaml"
 
 _LEVELS = ("DEBUG", "INFO", "INFO", "INFO", "WARNING", "ERROR")
 _PATHS = ("wp-content/list", "api/orders", "login", "search", "static/app.js")
@@ -103,6 +109,30 @@ def committed_offsets(bootstrap: str, group: str, topic: str, partitions: int = 
         return {tp.partition: tp.offset for tp in tps}
     finally:
         consumer.close()
+
+
+def gameday_runner(bootstrap: str, opensearch_url: str, topic: str, index: str, group: str,
+                   **kwargs: Any) -> Any:
+    """A :class:`~connector.runner.Runner` of ``pipelines/gameday.yaml`` on the given names."""
+    from connector.app import build_runner, load_config
+
+    cfg = load_config(GAMEDAY_PIPELINE, env={}, topic=topic, index=index, group_id=group,
+                      bootstrap=bootstrap, opensearch_url=opensearch_url)
+    kwargs.setdefault("poll_timeout", 0.2)
+    return build_runner(cfg, **kwargs)
+
+
+def doc_offsets(client: Any, index: str) -> list[int]:
+    """Offsets of every record document in ``index`` (from ``<topic>+<partition>+<offset>``).
+
+    Refreshes first; a duplicate document would show up as a repeated offset.
+    """
+    from opensearchpy import helpers
+
+    client.indices.refresh(index=index)
+    hits = helpers.scan(client, index=index, query={"query": {"match_all": {}}},
+                        _source=False, size=1000)
+    return sorted(int(hit["_id"].rsplit("+", 1)[1]) for hit in hits)
 
 
 def wait_for(predicate: Any, timeout: float, interval: float = 0.2) -> Any:

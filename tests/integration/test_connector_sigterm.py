@@ -1,0 +1,73 @@
+"""SIGTERM mid-stream: the connector (a real subprocess) finishes its batch, commits, exits 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from connector.testing import (
+    GAMEDAY_PIPELINE,
+    committed_offsets,
+    doc_offsets,
+    gameday_value,
+    produce,
+    wait_for,
+)
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _count(client, index: str) -> int:
+    if not client.indices.exists(index=index):
+        return 0
+    client.indices.refresh(index=index)
+    return client.count(index=index)["count"]
+
+
+def test_sigterm_flushes_commits_and_exits_zero(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    total = 6000
+
+    def trickle() -> None:  # keep records arriving while the connector runs
+        for start in range(0, total, 200):
+            produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(start, start + 200)])
+            time.sleep(0.1)
+
+    producer = threading.Thread(target=trickle, daemon=True)
+    producer.start()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+         "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
+         "--opensearch-url", opensearch_url, "--batch-size", "100"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert wait_for(lambda: _count(opensearch, index) >= 500, timeout=60), "no progress"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    producer.join(60)
+
+    committed = committed_offsets(kafka_bootstrap, group, topic)[0]
+    assert 500 <= committed < total  # it stopped mid-stream
+    assert summary["records"] == committed and summary["indexed"] == committed
+    # everything committed is indexed, and nothing was indexed past the commit
+    assert doc_offsets(opensearch, index) == list(range(committed))
