@@ -1,0 +1,323 @@
+"""Idempotent apply of the OpenSearch side as code: templates, ISM policy, channel, monitors.
+
+Every asset is PUT (or created) by its stable name, after a GET and a comparison, so a second
+run changes nothing. The comparison is *desired-subset*: every key we ship must be present on
+the server with an equal value; keys only the server has (ids, timestamps, ``schema_version``,
+``user``, defaults such as ``gap_policy``, retry policies) are ignored, and scalars compare by
+their string form because the server returns settings as strings (``"1"`` for ``1``).
+
+Plugin APIs (Alerting, Notifications, ISM) may be absent from a cluster; each is detected from
+``_cat/plugins`` and, should that list be unavailable, from a 400/404 on the endpoint. What is
+absent is reported as a ``skip`` change with the reason, never raised.
+
+Blocking: every call is a synchronous HTTP request through the given opensearch-py client.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from opensearchpy import NotFoundError, OpenSearch, TransportError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Assets", "Change", "PLUGINS", "apply_assets", "diff_paths", "load_assets"]
+
+SCENARIOS = ("gameday", "tolls", "reviews", "sensors", "flowlogs")
+CHANNEL_ID = "outliers-webhook"
+# plugin -> (component name in _cat/plugins, endpoint whose 400/404 also means "absent")
+PLUGINS = {
+    "alerting": ("opensearch-alerting", "/_plugins/_alerting/monitors/_search"),
+    "notifications": ("opensearch-notifications", "/_plugins/_notifications/features"),
+    "ism": ("opensearch-index-management", "/_plugins/_ism/policies"),
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One asset's outcome: ``action`` is create, update, unchanged or skip."""
+
+    kind: str
+    name: str
+    action: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        tail = f": {self.detail}" if self.detail else ""
+        return f"{self.action:9} {self.kind} {self.name}{tail}"
+
+
+@dataclass
+class Assets:
+    """The asset files of one checkout, parsed; ``_meta`` wrappers are kept as read."""
+
+    component_templates: dict[str, dict] = field(default_factory=dict)
+    index_templates: dict[str, dict] = field(default_factory=dict)
+    ism_policies: dict[str, dict] = field(default_factory=dict)
+    monitors: dict[str, dict] = field(default_factory=dict)  # monitor name -> monitor body
+    channel: dict | None = None
+    dashboards: dict[str, Path] = field(default_factory=dict)
+
+
+def _read_dir(folder: Path) -> dict[str, dict]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+
+
+def load_assets(root: Path, scenarios: Iterable[str] | None = None) -> Assets:
+    """Read ``opensearch/`` and ``dashboards/`` under ``root``; keep only ``scenarios``."""
+    keep = set(scenarios or SCENARIOS)
+    osd = root / "opensearch"
+    monitors = {}
+    for stem, doc in _read_dir(osd / "monitors").items():
+        if stem in keep:
+            monitors[doc["monitor"]["name"]] = doc["monitor"]
+    channel_file = osd / "channels" / "webhook.json"
+    return Assets(
+        component_templates=_read_dir(osd / "component-templates"),
+        index_templates={k: v for k, v in _read_dir(osd / "index-templates").items() if k in keep},
+        ism_policies=_read_dir(osd / "ism-policies"),
+        monitors=monitors,
+        channel=json.loads(channel_file.read_text()) if channel_file.exists() else None,
+        dashboards={p.stem: p for p in sorted((root / "dashboards").glob("*.ndjson"))
+                    if p.stem in keep},
+    )
+
+
+def _scalar(value: Any) -> bool:
+    return isinstance(value, str | int | float)  # bool is an int
+
+
+def _norm(value: Any) -> str:
+    """Compare scalars as the server returns them: ``1``, ``1.0`` and ``"1"`` are one value."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    try:
+        return repr(float(value))
+    except ValueError:
+        return str(value)
+
+
+def diff_paths(desired: Any, actual: Any, path: str = "") -> list[str]:
+    """Paths where ``actual`` does not hold ``desired`` (keys only in ``actual`` are ignored).
+
+    >>> diff_paths({"a": 1, "b": {"c": True}}, {"a": "1", "b": {"c": "true", "id": 9}})
+    []
+    >>> diff_paths({"a": [1, 2], "b": "x"}, {"a": [1], "b": "y"})
+    ['a', 'b']
+    """
+    if isinstance(desired, dict):
+        if not isinstance(actual, dict):
+            return [path or "."]
+        out: list[str] = []
+        for key, want in desired.items():
+            sub = f"{path}.{key}" if path else key
+            if key not in actual:
+                out.append(sub)
+            else:
+                out += diff_paths(want, actual[key], sub)
+        return out
+    if isinstance(desired, list):
+        if not isinstance(actual, list) or len(actual) != len(desired):
+            return [path or "."]
+        return [p for i, (w, a) in enumerate(zip(desired, actual, strict=True))
+                for p in diff_paths(w, a, f"{path}[{i}]")]
+    if _scalar(desired) and _scalar(actual) and _norm(desired) == _norm(actual):
+        return []
+    return [] if desired == actual else [path or "."]
+
+
+def _call(client: OpenSearch, method: str, url: str, body: Any = None, params: dict | None = None):
+    return client.transport.perform_request(method, url, body=body, params=params)
+
+
+def _get(client: OpenSearch, url: str) -> Any | None:
+    try:
+        return _call(client, "GET", url)
+    except NotFoundError:
+        return None
+
+
+def available_plugins(client: OpenSearch) -> dict[str, str | None]:
+    """Map each plugin of :data:`PLUGINS` to ``None`` (present) or the reason it is absent."""
+    try:
+        rows = client.cat.plugins(params={"format": "json"})
+        listed = {row.get("component") for row in rows}
+    except TransportError:
+        listed = None
+    out: dict[str, str | None] = {}
+    for plugin, (component, probe) in PLUGINS.items():
+        if listed is not None and component in listed:
+            out[plugin] = None
+            continue
+        try:
+            _call(client, "GET", probe)
+            out[plugin] = None
+        except TransportError as exc:
+            if exc.status_code in (400, 404, 405):
+                out[plugin] = (f"{component} not installed (_cat/plugins does not list it; "
+                               f"GET {probe} -> {exc.status_code})")
+            else:
+                raise
+    return out
+
+
+def _put_named(client, kind, name, url, desired, current, dry_run, params=None) -> Change:
+    if current is not None:
+        paths = diff_paths(desired, current)
+        if not paths:
+            return Change(kind, name, "unchanged")
+        detail = "differs at " + ", ".join(paths[:5])
+        action = "update"
+    else:
+        detail, action = "", "create"
+    if not dry_run:
+        _call(client, "PUT", url, body=desired, params=params)
+    return Change(kind, name, action, detail)
+
+
+def _apply_templates(client: OpenSearch, assets: Assets, dry_run: bool) -> list[Change]:
+    out = []
+    for name, body in assets.component_templates.items():
+        got = _get(client, f"/_component_template/{name}")
+        current = got["component_templates"][0]["component_template"] if got else None
+        out.append(_put_named(client, "component-template", name,
+                              f"/_component_template/{name}", body, current, dry_run))
+    for stem, body in assets.index_templates.items():
+        name = f"outliers-{stem}"
+        got = _get(client, f"/_index_template/{name}")
+        current = got["index_templates"][0]["index_template"] if got else None
+        out.append(_put_named(client, "index-template", name, f"/_index_template/{name}",
+                              body, current, dry_run))
+    return out
+
+
+def ism_body(doc: dict, retention: str) -> dict:
+    """The PUT body of an ISM policy file, with ``${RETENTION}`` set (e.g. ``"30d"``)."""
+    text = json.dumps(doc["policy"]).replace("${RETENTION}", retention)
+    return {"policy": json.loads(text)}
+
+
+def _apply_ism(client: OpenSearch, assets: Assets, retention: str, dry_run: bool) -> list[Change]:
+    out = []
+    for name, doc in assets.ism_policies.items():
+        desired = ism_body(doc, retention)
+        got = _get(client, f"/_plugins/_ism/policies/{name}")
+        params = None
+        if got is not None:
+            params = {"if_seq_no": got["_seq_no"], "if_primary_term": got["_primary_term"]}
+        out.append(_put_named(client, "ism-policy", name, f"/_plugins/_ism/policies/{name}",
+                              desired, got, dry_run, params))
+    return out
+
+
+def channel_body(doc: dict, url: str) -> dict:
+    """The channel config from ``opensearch/channels/webhook.json`` with its URL set."""
+    body = copy.deepcopy({k: v for k, v in doc.items() if k != "_meta"})
+    body["config"]["webhook"]["url"] = url
+    return body
+
+
+def _apply_channel(client: OpenSearch, doc: dict, url: str, dry_run: bool) -> Change:
+    desired = channel_body(doc, url)
+    cid = desired["config_id"]
+    got = _get(client, f"/_plugins/_notifications/configs/{cid}")
+    current = got["config_list"][0] if got and got.get("config_list") else None
+    if current is None:
+        if not dry_run:
+            _call(client, "POST", "/_plugins/_notifications/configs", body=desired)
+        return Change("channel", cid, "create")
+    paths = diff_paths(desired, current)
+    if not paths:
+        return Change("channel", cid, "unchanged")
+    if not dry_run:
+        _call(client, "PUT", f"/_plugins/_notifications/configs/{cid}",
+              body={"config": desired["config"]})
+    return Change("channel", cid, "update", "differs at " + ", ".join(paths[:5]))
+
+
+def monitor_body(monitor: dict, with_actions: bool) -> dict:
+    """A monitor as sent; without a channel its triggers keep no actions."""
+    body = copy.deepcopy(monitor)
+    if not with_actions:
+        for trig in body["triggers"]:
+            next(iter(trig.values()))["actions"] = []
+    return body
+
+
+def _find_monitor(client: OpenSearch, name: str) -> tuple[str, dict] | None:
+    query = {"size": 10, "query": {"bool": {"filter": [
+        {"term": {"monitor.name.keyword": name}}]}}}
+    try:
+        res = _call(client, "POST", "/_plugins/_alerting/monitors/_search", body=query)
+    except NotFoundError:  # the scheduled-jobs index does not exist yet: no monitors
+        return None
+    hits = [h for h in res["hits"]["hits"] if h["_source"].get("monitor", h["_source"])
+            .get("name") == name]
+    if len(hits) > 1:
+        logger.warning("monitor name=%s found %d times; updating the first", name, len(hits))
+    if not hits:
+        return None
+    return hits[0]["_id"], hits[0]["_source"].get("monitor", hits[0]["_source"])
+
+
+def _apply_monitors(client, assets, with_actions: bool, dry_run: bool) -> list[Change]:
+    out = []
+    for name, monitor in assets.monitors.items():
+        desired = monitor_body(monitor, with_actions)
+        found = _find_monitor(client, name)
+        if found is None:
+            if not dry_run:
+                _call(client, "POST", "/_plugins/_alerting/monitors", body=desired)
+            out.append(Change("monitor", name, "create"))
+            continue
+        mid, current = found
+        paths = diff_paths(desired, current)
+        if not paths:
+            out.append(Change("monitor", name, "unchanged"))
+            continue
+        if not dry_run:
+            _call(client, "PUT", f"/_plugins/_alerting/monitors/{mid}", body=desired)
+        out.append(Change("monitor", name, "update", "differs at " + ", ".join(paths[:5])))
+    return out
+
+
+def apply_assets(
+    client: OpenSearch,
+    assets: Assets,
+    *,
+    retention: str = "30d",
+    webhook_url: str | None = None,
+    dry_run: bool = False,
+) -> list[Change]:
+    """Apply templates, then ISM, channel and monitors where their plugins exist.
+
+    Returns one :class:`Change` per asset; with ``dry_run`` nothing is written and the
+    changes say what would happen.
+    """
+    absent = available_plugins(client)
+    changes = _apply_templates(client, assets, dry_run)
+    if absent["ism"]:
+        changes += [Change("ism-policy", n, "skip", absent["ism"]) for n in assets.ism_policies]
+    else:
+        changes += _apply_ism(client, assets, retention, dry_run)
+    with_actions = False
+    if assets.channel is None or not webhook_url:
+        changes.append(Change("channel", CHANNEL_ID, "skip",
+                              "no webhook URL (--webhook-url / OUTLIER_WEBHOOK_URL); "
+                              "monitors get no actions"))
+    elif absent["notifications"]:
+        changes.append(Change("channel", CHANNEL_ID, "skip", absent["notifications"]))
+    else:
+        changes.append(_apply_channel(client, assets.channel, webhook_url, dry_run))
+        with_actions = True
+    if absent["alerting"]:
+        changes += [Change("monitor", n, "skip", absent["alerting"]) for n in assets.monitors]
+    else:
+        changes += _apply_monitors(client, assets, with_actions, dry_run)
+    return changes
