@@ -53,9 +53,12 @@ class RunStats:
     retries: int = 0
     abandoned: bool = False
     started: float = 0.0
+    first_batch: float = 0.0  # when the first records arrived (group join excluded)
+    last_batch: float = 0.0  # when the last batch was committed
 
     def rate(self) -> float:
-        elapsed = time.monotonic() - self.started
+        """Records per second from the first batch's arrival to the last commit."""
+        elapsed = self.last_batch - self.first_batch
         return self.records / elapsed if elapsed > 0 else 0.0
 
 
@@ -202,6 +205,7 @@ class Runner:
         stats.duplicates += outcome.duplicates
         stats.dead_lettered += len(rejections)
         stats.flagged += sum(1 for d in docs if d.flagged)
+        stats.last_batch = time.monotonic()
 
     def _score(
         self, transform: Any, scoring: Any, records: list[SourceRecord]

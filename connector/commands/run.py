@@ -52,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     runner.install_signal_handlers()
     stats = runner.run(max_records=args.max_records, idle_timeout=args.idle_timeout)
     summary = asdict(stats)
-    summary.pop("started")
+    for clock in ("started", "first_batch", "last_batch"):
+        summary.pop(clock)
+    summary["rate"] = round(stats.rate(), 1)
     print(json.dumps({"pipeline": cfg.name, **summary}), flush=True)
     return 1 if stats.abandoned else 0

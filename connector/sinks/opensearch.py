@@ -6,7 +6,9 @@ rejected documents itself, **by calling time.sleep**) and returns a :class:`Bulk
 
 - 2xx: indexed;
 - 409 on ``create``: the id exists, already written by an earlier attempt (replay-safe);
-- 429 after the helper's retries, and per-document 5xx: transient, ``flush`` raises
+- 429 after the helper's retries, per-document 5xx, 401/403 and errors about the index or
+  the cluster rather than the document (``cluster_block_exception``, a missing or closed
+  index, unavailable shards): transient, ``flush`` raises
   :class:`~connector.errors.Backpressure` so the runner retries the whole batch (documents
   already written then answer 409);
 - any other 4xx (a mapping conflict, a bad value): rejected, for the error topic.
@@ -37,13 +39,28 @@ logger = logging.getLogger(__name__)
 OK, DUPLICATE, RETRY, REJECTED = "ok", "duplicate", "retry", "rejected"
 
 
-def classify_status(status: int | str | None) -> str:
-    """What one bulk item's HTTP status means for the connector.
+# Item errors about the index or the cluster, not about the document: writing the same
+# document later can succeed, so they are retried instead of dead-lettered (a read-only
+# index after a disk flood, a closed or missing index, shards still allocating).
+_TRANSIENT_TYPES = frozenset({
+    "cluster_block_exception", "index_closed_exception", "index_not_found_exception",
+    "unavailable_shards_exception", "no_shard_available_action_exception",
+    "circuit_breaking_exception", "process_cluster_event_timeout_exception",
+    "rejected_execution_exception", "opensearch_rejected_execution_exception",
+})
+
+
+def classify_status(status: int | str | None, error: Any = None) -> str:
+    """What one bulk item's HTTP status (and error type) means for the connector.
 
     Examples
     --------
     >>> [classify_status(s) for s in (201, 200, 409, 429, 503, 400, 404, "N/A", None)]
     ['ok', 'ok', 'duplicate', 'retry', 'retry', 'rejected', 'rejected', 'retry', 'retry']
+    >>> classify_status(403, {"type": "cluster_block_exception", "reason": "read-only"})
+    'retry'
+    >>> classify_status(401), classify_status(400, {"type": "mapper_parsing_exception"})
+    ('retry', 'rejected')
     """
     if not isinstance(status, int):
         return RETRY
@@ -51,7 +68,9 @@ def classify_status(status: int | str | None) -> str:
         return OK
     if status == 409:
         return DUPLICATE
-    if status == 429 or status >= 500:
+    if status in (401, 403, 429) or status >= 500:
+        return RETRY
+    if isinstance(error, dict) and error.get("type") in _TRANSIENT_TYPES:
         return RETRY
     return REJECTED
 
@@ -160,7 +179,7 @@ class OpenSearchSink:
                 failures += 1
                 info = next(iter(item.values()))
                 status = info.get("status")
-                kind = classify_status(status)
+                kind = classify_status(status, info.get("error"))
                 if kind == DUPLICATE:
                     outcome.duplicates += 1
                 elif kind == RETRY:

@@ -54,3 +54,13 @@ def test_producer_settings_keep_connection_drop_consumer_keys():
     assert settings["bootstrap.servers"] == "b:1" and settings["sasl.username"] == "u"
     assert not {"group.id", "enable.auto.commit", "max.poll.interval.ms", "fetch.min.bytes"} & set(
         settings)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "kind"),
+    [(403, "cluster_block_exception", "retry"), (404, "index_not_found_exception", "retry"),
+     (400, "index_closed_exception", "retry"), (400, "mapper_parsing_exception", "rejected"),
+     (400, "illegal_argument_exception", "rejected"), (401, "security_exception", "retry")],
+)
+def test_errors_about_the_index_are_retried_not_dead_lettered(status, error_type, kind):
+    assert classify_status(status, {"type": error_type, "reason": "r"}) == kind
