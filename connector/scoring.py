@@ -116,9 +116,10 @@ class Scoring:
 
     @classmethod
     def from_config(cls, cfg: Any) -> Scoring:
-        import detectors
+        # the submodule import also works where the editable install saw an empty package
+        from detectors.scorer import build_scorer
 
-        scorer = detectors.build_scorer(
+        scorer = build_scorer(
             detector=dict(cfg.detector),
             calibration=dict(cfg.calibration),
             keyed=dict(cfg.keyed) if cfg.keyed is not None else None,

@@ -60,7 +60,6 @@ def _drain(source: Any, total: int, on_batch: Any = None) -> float:
 def run(args: argparse.Namespace) -> int:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    import provision
     from connector.app import build_runner, load_config, opensearch_client
     from connector.scoring import Scoring
     from connector.sinks.opensearch import OpenSearchSink
@@ -69,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     from connector.transform import build_transform
     from generators import gameday
     from generators.base import produce
+    from provision.stack import servers as provision_servers
 
-    servers = provision.servers()
+    servers = provision_servers()
     n, stamp = args.records, uuid.uuid4().hex[:8]
     topic, index = f"gameday-bench-{stamp}", f"outliers-gameday-bench-{stamp}"
     admin = AdminClient({"bootstrap.servers": servers.kafka_bootstrap})

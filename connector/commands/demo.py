@@ -70,13 +70,13 @@ def _prepare_servers(name: str, servers: Any, partitions: int = 1) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import provision
     from connector.app import build_runner, load_config
     from connector.testing import GAMEDAY_PIPELINE
     from generators import gameday
     from generators.base import produce
+    from provision.stack import servers as provision_servers
 
-    servers = provision.servers()
+    servers = provision_servers()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     topic, index = f"gameday-demo-{stamp}", f"outliers-gameday-demo-{stamp}"
     print(f"servers: kafka={servers.kafka_bootstrap} opensearch={servers.opensearch_url}")
