@@ -17,7 +17,7 @@ import yaml
 
 from connector.config import PipelineConfig, parse_pipeline
 from connector.runner import Runner
-from connector.scoring import Scoring
+from connector.scoring import Scoring, WindowedScoring
 from connector.sinks.kafka import ErrorTopicSink, EventSink, producer_settings
 from connector.sinks.opensearch import OpenSearchSink
 from connector.sources.file import FileSource
@@ -84,6 +84,10 @@ def opensearch_client(cfg: PipelineConfig) -> Any:
     return OpenSearch(**kwargs)
 
 
+def _scoring(cfg: PipelineConfig) -> Scoring:
+    return WindowedScoring.from_config(cfg) if cfg.window is not None else Scoring.from_config(cfg)
+
+
 def build_runner(
     cfg: PipelineConfig,
     *,
@@ -96,8 +100,6 @@ def build_runner(
     """Everything :class:`Runner` needs, built from ``cfg`` (clients connect lazily)."""
     from connector.transform import build_transform, render_event
 
-    if cfg.window is not None:
-        raise NotImplementedError("windowed pipelines are not wired into the runner yet")
     if cfg.source.kind == "file":
         source: Any = FileSource(cfg.source.path or "-", name=cfg.name, batch_size=batch_size,
                                  poll_timeout=poll_timeout)
@@ -125,7 +127,7 @@ def build_runner(
     return Runner(
         source,
         transform if transform is not None else build_transform(cfg),
-        scoring if scoring is not None else Scoring.from_config(cfg),
+        scoring if scoring is not None else _scoring(cfg),
         sink,
         errors,
         events,

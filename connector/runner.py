@@ -148,6 +148,7 @@ class Runner:
                     self._process(records)
                     last_record = now = time.monotonic()
                 elif getattr(self.source, "exhausted", False):
+                    self._drain()
                     break
                 elif idle_timeout is not None and now - last_record >= idle_timeout:
                     logger.info("idle for %.1fs: stopping", idle_timeout)
@@ -226,6 +227,15 @@ class Runner:
         docs, unscored = scoring.documents(prepared, kept)
         return docs, rejections + unscored
 
+    def _drain(self) -> None:
+        """End of a finite input: write what the scoring still holds (open windows)."""
+        docs = self.scoring.drain()
+        if docs:
+            self.sink.add(docs)
+            outcome = self._retrying(self.sink.flush, "opensearch bulk", [_window_record(docs[0])])
+            self.stats.indexed += outcome.indexed
+            self.stats.flagged += sum(1 for d in docs if d.flagged)
+
     def _dead_letter(self, rejections: list[Rejection], records: list[SourceRecord]) -> None:
         for rej in rejections:
             rec = rej.record
@@ -286,6 +296,18 @@ class Runner:
             "rate=%.0f/s retries=%d", s.records, s.indexed, s.duplicates, s.dead_lettered,
             s.flagged, s.rate(), s.retries,
         )
+
+
+def _capped(offsets: dict[tuple[str, int], int], hold: dict[tuple[str, int], int]
+            ) -> dict[tuple[str, int], int]:
+    """Offsets to commit, kept at or below what open windows still hold.
+
+    Examples
+    --------
+    >>> _capped({("t", 0): 50, ("t", 1): 9}, {("t", 0): 41})
+    {('t', 0): 41, ('t', 1): 9}
+    """
+    return {tp: min(o, hold.get(tp, o)) for tp, o in offsets.items()}
 
 
 def _window_record(doc: Document) -> SourceRecord:

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from connector.errors import RecordRejected
 from connector.records import Document, Rejection, SourceRecord, action_line, record_doc_id
 
-__all__ = ["Scoring", "dumps", "iso_utc", "outlier_fields", "window_doc_id"]
+__all__ = ["Scoring", "WindowedScoring", "dumps", "iso_utc", "outlier_fields"]
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
 
@@ -87,18 +88,6 @@ def outlier_fields(a: Any) -> dict[str, Any]:
     }
 
 
-def window_doc_id(pipeline: str, key: str | None, start: datetime | float) -> str:
-    """``_id`` of a window document: ``<pipeline>+<key>+<window start epoch ms>``.
-
-    Examples
-    --------
-    >>> window_doc_id("tolls", "Exit79", datetime(2026, 11, 22, 10, 0, 10, tzinfo=UTC))
-    'tolls+Exit79+1795341610000'
-    """
-    seconds = start.timestamp() if isinstance(start, datetime) else float(start)
-    return f"{pipeline}+{key if key is not None else ''}+{round(seconds * 1000)}"
-
-
 class Scoring:
     """Turns a batch of prepared records or closed windows into documents.
 
@@ -153,8 +142,48 @@ class Scoring:
             append(Document(doc_id, action_line(doc_id), dumps(body), rec, bool(a.flag), body))
         return docs, rejections
 
+    def hold(self) -> dict[tuple[str, int], int]:
+        """Offsets not to commit past, per partition (none: every record is its document)."""
+        return {}
+
+    def drain(self) -> list[Document]:
+        """Documents still pending at the end of the input (none for records)."""
+        return []
+
+
+class WindowedScoring(Scoring):
+    """Scoring of windows: records fold into per-key windows; closed windows are scored.
+
+    A window's records stay uncommitted until the window is forgotten (:meth:`hold`), so a
+    restart replays them into a rebuilt window. Window documents use ``op_type: index`` and
+    ``_id`` = pipeline + key + window start, so a late update replaces the document.
+    """
+
+    def __init__(self, scorer: Any, pipeline: str, aggregator: Any) -> None:
+        super().__init__(scorer, pipeline)
+        self.aggregator = aggregator
+
+    @classmethod
+    def from_config(cls, cfg: Any) -> WindowedScoring:
+        from connector.features.windows import WindowAggregator
+
+        plain = Scoring.from_config(cfg)
+        return cls(plain.scorer, cfg.name, WindowAggregator(cfg.window, list(cfg.features_names)))
+
+    def documents(
+        self, prepared: Sequence[Any], records: Sequence[SourceRecord]
+    ) -> tuple[list[Document], list[Rejection]]:
+        """Fold the batch in; score and build documents for the windows it closed."""
+        closed, rejections = [], []
+        for p, rec in zip(prepared, records, strict=True):
+            try:
+                closed.extend(self.aggregator.add(p, rec.position))
+            except RecordRejected as exc:  # later than allowed, with late_policy: reject
+                rejections.append(Rejection(rec, exc.reason))
+        return self.window_documents(closed), rejections
+
     def window_documents(self, windows: Sequence[Any]) -> list[Document]:
-        """Score closed windows; their documents use ``index`` so a late update replaces."""
+        """Score windows (in order) and build their documents."""
         if not windows:
             return []
         assessments = self.scorer.process_many(
@@ -165,7 +194,13 @@ class Scoring:
             body = dict(w.document)
             body["@timestamp"] = iso_utc(w.end)
             body["outlier"] = outlier_fields(a)
-            doc_id = window_doc_id(self.pipeline, w.key, w.start)
+            doc_id = w.doc_id(self.pipeline)
             docs.append(Document(doc_id, action_line(doc_id, "index"), dumps(body), None,
                                  bool(a.flag), body))
         return docs
+
+    def hold(self) -> dict[tuple[str, int], int]:
+        return self.aggregator.open_positions()
+
+    def drain(self) -> list[Document]:
+        return self.window_documents(self.aggregator.advance(math.inf))

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 from connector.records import SourceRecord
-from connector.scoring import Scoring, dumps, iso_utc, outlier_fields, window_doc_id
+from connector.scoring import Scoring, WindowedScoring, dumps, iso_utc, outlier_fields
 from connector.transform import Prepared
 from detectors.assessment import Assessment
 
@@ -66,7 +66,29 @@ def test_documents_carry_ids_timestamp_and_outlier_object():
     assert [(r.record.offset, r.reason) for r in rejected] == [(102, "not scored: missing f")]
 
 
-def test_window_doc_id_uses_epoch_millis_of_the_start():
-    start = datetime(2026, 11, 22, 10, 0, 0, tzinfo=UTC)
-    assert window_doc_id("tolls", "Exit79", start) == f"tolls+Exit79+{int(start.timestamp())}000"
-    assert window_doc_id("tolls", None, 1.5) == "tolls++1500"
+def test_windowed_scoring_emits_closed_windows_and_holds_their_offsets():
+    from connector.config import Aggregate, KeySpec, WindowSpec
+    from connector.features.windows import WindowAggregator
+    from detectors import build_scorer
+
+    spec = WindowSpec("tumbling", 10.0, 10.0, 5.0, "drop", (Aggregate("count", "count"),),
+                      KeySpec(("toll",)))
+    scorer = build_scorer({"name": "hst", "seed": 1}, {"threshold": 0.9}, features=["count"])
+    scoring = WindowedScoring(scorer, "tolls", WindowAggregator(spec))
+
+    def batch(times, first_offset):
+        prepared = [Prepared({"toll": "Exit79"}, datetime.fromtimestamp(t, tz=UTC), "Exit79", {})
+                    for t in times]
+        records = [SourceRecord("tolls", 0, first_offset + i, b"") for i in range(len(times))]
+        return scoring.documents(prepared, records)
+
+    docs, rejected = batch([100.0, 101.0, 103.0], 0)
+    assert docs == [] and rejected == [] and scoring.hold() == {("tolls", 0): 0}
+    docs, _ = batch([111.0], 3)  # closes [100, 110)
+    assert [d.doc_id for d in docs] == ["tolls+Exit79+100000"]
+    assert json.loads(docs[0].action) == {"index": {"_id": "tolls+Exit79+100000"}}
+    body = json.loads(docs[0].source)
+    assert body["@timestamp"] == "1970-01-01T00:01:50.000Z" and body["count"] == 3
+    assert body["outlier"]["key"] == "Exit79"
+    drained = scoring.drain()
+    assert [d.doc_id for d in drained] == ["tolls+Exit79+110000"]
