@@ -198,7 +198,10 @@ class Runner:
             rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
         self._dead_letter(rejections, records)
         self._emit_events(docs, records)
-        self._commit(next_offsets(r.position for r in records))
+        offsets = next_offsets(r.position for r in records)
+        if self.checkpointer is None:  # else window state is in the partitions' snapshots
+            offsets = _capped(offsets, self.scoring.hold())
+        self._commit(offsets)
         stats = self.stats
         stats.batches += 1
         stats.records += len(records)
