@@ -199,3 +199,84 @@ def vis_rows(vis_state: dict, response: dict) -> list[dict]:
     return walk({"doc_count": response["hits"]["total"]["value"], **response["aggregations"]},
                 0, {})
 
+
+
+def outlier(score: float, *, flag: bool = False, key: str | None = None, grade: float = 0.1,
+            top_field: str | None = None, direction: str | None = None,
+            explanation: dict | None = None) -> dict:
+    """An ``outlier`` object as the connector writes it (``connector.scoring.outlier_fields``)."""
+    return {"score": score, "grade": grade, "flag": flag, "confidence": 0.9,
+            "warming_up": False, "key": key, "top_field": top_field if flag else None,
+            "direction": direction if flag else None, "explanation": explanation,
+            "model": "rcf/1"}
+
+
+def window(end_iso: str, size_s: float) -> dict:
+    from datetime import datetime, timedelta
+
+    end = datetime.fromisoformat(end_iso.replace("Z", "+00:00"))
+    start = (end - timedelta(seconds=size_s)).isoformat().replace("+00:00", "Z")
+    return {"start": start, "end": end_iso, "size_s": size_s}
+
+
+def sample_documents() -> dict[str, dict]:
+    """One document per scenario, shaped like the pipelines' output (pipelines/*.yaml)."""
+    t = "2026-11-22T10:00:10.000Z"
+    expl = {"count": {"attribution": 2.9, "direction": "low", "expected": 11.5}}
+    return {
+        "gameday": {"log_identifier": "LOG-000001", "timestamp": 1728565962.2251318,
+                    "log_level": "INFO", "ip_address": "152.142.140.53",
+                    "user_id": "e6158ec1-f8c5-4517-b4af-a3954637fcce", "method": "DELETE",
+                    "path": "wp-content/list", "status_code": 502, "response_time": 9.0,
+                    "message": "Seat west value able major.", "@timestamp": t,
+                    "outlier": outlier(3.5, flag=True, key="wp-content/list", grade=0.97,
+                                       top_field="response_time", direction="high",
+                                       explanation={"response_time": {
+                                           "attribution": 3.1, "direction": "high",
+                                           "expected": 0.2}})},
+        "tolls": {"toll": "Exit79", "window": window(t, 10.0), "count": 2.0, "plates": 2.0,
+                  "@timestamp": t, "outlier": outlier(3.0, flag=True, key="Exit79", grade=0.9,
+                                                      top_field="count", direction="low",
+                                                      explanation=expl)},
+        "reviews": {"reviewer": "ur0001", "window": window(t, 60.0), "count": 6.0,
+                    "distinct_movies": 6.0, "rating_spread": 2.1, "mean_rating": 5.5,
+                    "@timestamp": t, "outlier": outlier(2.0, key="ur0001")},
+        "sensors": {"sensor_id": 42, "current_temperature": 141.5, "status": "OK",
+                    "event_time": "2026-11-22T10:00:10.000", "@timestamp": t,
+                    "outlier": outlier(2.8, flag=True, key="42", grade=0.95,
+                                       top_field="temperature", direction="high")},
+        "flowlogs": {"src_service": "checkout", "dst_service": "payments",
+                     "window": window(t, 60.0), "flows": 0.0, "bytes": 0.0, "rejects": 0.0,
+                     "pair_age": 3600.0, "@timestamp": t,
+                     "outlier": outlier(2.2, flag=True, key="checkout->payments", grade=0.93,
+                                        top_field="flows", direction="low")},
+    }
+
+
+def put_scoped_templates(client: Any, scenario: str, index: str) -> list[tuple[str, str]]:
+    """PUT the scenario's templates under names and a pattern that match only ``index``.
+
+    Returns ``(kind, name)`` pairs to delete afterwards. The shipped bodies are used as they
+    are, except for the names, ``composed_of`` and ``index_patterns``.
+    """
+    osd = ROOT / "opensearch"
+    comp_name = f"{index}-outlier-fields"
+    comp = load_json(osd / "component-templates" / "outlier-fields.json")
+    client.cluster.put_component_template(name=comp_name, body=comp)
+    template = load_json(osd / "index-templates" / f"{scenario}.json")
+    template.update(index_patterns=[index], composed_of=[comp_name], priority=1000)
+    client.indices.put_index_template(name=f"{index}-template", body=template)
+    return [("index_template", f"{index}-template"), ("component_template", comp_name)]
+
+
+def delete_scoped_templates(client: Any, made: list[tuple[str, str]]) -> None:
+    from opensearchpy import NotFoundError
+
+    for kind, name in made:
+        try:
+            if kind == "index_template":
+                client.indices.delete_index_template(name=name)
+            else:
+                client.cluster.delete_component_template(name=name)
+        except NotFoundError:
+            pass
