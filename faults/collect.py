@@ -1,0 +1,139 @@
+"""The suite's I/O with the real servers: produce the input, read back documents and errors."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from faults.inputs import CONFLICT_FIELD, InputRecord
+
+__all__ = ["Producing", "create_index", "create_topics", "read_documents", "read_errors"]
+
+logger = logging.getLogger(__name__)
+
+Pos = tuple[int, int]
+
+
+def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
+    """Create ``{name: partitions}`` (replication 1); **blocks** until done."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    futures = admin.create_topics([NewTopic(t, n, 1) for t, n in topics.items()])
+    for future in futures.values():
+        future.result(30)
+
+
+def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
+    from confluent_kafka.admin import AdminClient
+
+    for future in AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
+        list(topics)
+    ).values():
+        try:
+            future.result(30)
+        except Exception as exc:  # noqa: BLE001 - cleanup is best effort
+            logger.warning("topic not deleted error=%s", exc)
+
+
+def create_index(client: Any, index: str) -> None:
+    """The run's index, with the field conflicting records break mapped as ``keyword``."""
+    client.indices.create(index=index, body={
+        "settings": {"index": {"number_of_shards": 1, "number_of_replicas": 0}},
+        "mappings": {"properties": {CONFLICT_FIELD: {"type": "keyword"}}},
+    })
+
+
+class Producing:
+    """Produce the input at ``rate`` records/s in a thread, noting where each record landed.
+
+    ``expected`` maps ``(partition, offset)`` to ``(identity, fate)`` once delivered. The
+    producer is idempotent, so a broker restart cannot duplicate the input itself.
+    """
+
+    def __init__(self, bootstrap: str, topic: str, records: list[InputRecord],
+                 rate: float) -> None:
+        self.bootstrap, self.topic, self.records, self.rate = bootstrap, topic, records, rate
+        self.expected: dict[Pos, tuple[str, str]] = {}
+        self.failed: list[str] = []
+        self._thread = threading.Thread(target=self._run, name="producing", daemon=True)
+
+    def start(self) -> Producing:
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def _run(self) -> None:
+        from confluent_kafka import Producer
+
+        producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True,
+                             "linger.ms": 10, "delivery.timeout.ms": 300_000})
+        began = time.monotonic()
+        for i, rec in enumerate(self.records):
+            def delivered(err: Any, msg: Any, rec: InputRecord = rec) -> None:
+                if err is not None:
+                    self.failed.append(f"{rec.ident}: {err}")
+                else:
+                    self.expected[(msg.partition(), msg.offset())] = (rec.ident, rec.fate)
+
+            producer.produce(self.topic, rec.value, rec.key, on_delivery=delivered)
+            producer.poll(0)
+            ahead = began + (i + 1) / self.rate - time.monotonic()
+            if ahead > 0:
+                time.sleep(ahead)
+        left = producer.flush(300)
+        if left:
+            self.failed.append(f"{left} records not delivered")
+
+
+def read_documents(client: Any, index: str) -> dict[Pos, tuple[str, float | None]]:
+    """Every document of ``index`` as ``(partition, offset) -> (log_identifier, score)``."""
+    from opensearchpy import helpers
+
+    client.indices.refresh(index=index)
+    docs: dict[Pos, tuple[str, float | None]] = {}
+    hits = helpers.scan(client, index=index, size=2000, query={
+        "query": {"match_all": {}}, "_source": ["log_identifier", "outlier.score"]})
+    for hit in hits:
+        _, partition, offset = hit["_id"].rsplit("+", 2)
+        src = hit["_source"]
+        docs[(int(partition), int(offset))] = (
+            src.get("log_identifier", hit["_id"]), src.get("outlier", {}).get("score"))
+    return docs
+
+
+def read_errors(bootstrap: str, topic: str, timeout: float = 60.0) -> list[Pos]:
+    """The ``(source.partition, source.offset)`` of every error-topic record, repeats kept."""
+    from confluent_kafka import Consumer, KafkaError
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"faults-read-{topic}",
+                         "auto.offset.reset": "earliest", "enable.auto.commit": False,
+                         "enable.partition.eof": True})
+    consumer.subscribe([topic])
+    out: list[Pos] = []
+    eof: set[int] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            for msg in consumer.consume(1000, 1.0):
+                if msg.error() is not None:
+                    if msg.error().code() == KafkaError._PARTITION_EOF:
+                        eof.add(msg.partition())
+                    continue
+                headers = dict(msg.headers() or [])
+                out.append((int(headers["source.partition"]), int(headers["source.offset"])))
+            assignment = consumer.assignment()
+            if assignment and eof >= {tp.partition for tp in assignment}:
+                break
+    finally:
+        consumer.close()
+    return out

@@ -1,0 +1,81 @@
+"""Connector processes for the suite: start, SIGKILL, SIGTERM, wait (real OS processes)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["Worker"]
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    """One ``python -m faults.worker`` process; stderr goes to ``<log_dir>/<name>-<n>.log``.
+
+    Parameters
+    ----------
+    name
+        A label for logs (``a``, ``b``, ``ref``).
+    args
+        Arguments after ``python -m faults.worker``.
+    log_dir
+        Where each incarnation's log file goes (a restart gets a new file).
+    """
+
+    def __init__(self, name: str, args: list[str], log_dir: Path) -> None:
+        self.name = name
+        self.args = list(args)
+        self.log_dir = log_dir
+        self.starts = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Worker:
+        self.starts += 1
+        log = open(self.log_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "faults.worker", *self.args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        log.close()
+        logger.info("worker started name=%s pid=%s start=%d", self.name, self.proc.pid,
+                    self.starts)
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: no flush, no commit, no snapshot, no leave-group."""
+        if self.alive:
+            assert self.proc is not None
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+            logger.info("worker killed name=%s pid=%s", self.name, self.proc.pid)
+
+    def stop(self, timeout: float = 60.0) -> int | None:
+        """SIGTERM (finish the batch, checkpoint, leave the group), then wait."""
+        if self.proc is None:
+            return None
+        if self.alive:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            logger.warning("worker did not stop, killing name=%s", self.name)
+            self.kill()
+            return self.proc.returncode
+
+    def wait(self, timeout: float) -> int | None:
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
