@@ -1,0 +1,83 @@
+"""Port checks, pid files and the ownership check ``down`` relies on (real processes)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from provision import procs
+
+
+def test_port_in_use_sees_a_listener_and_its_absence():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert procs.port_in_use("127.0.0.1", port)
+    assert not procs.port_in_use("127.0.0.1", port)
+
+
+def test_read_pid_tolerates_missing_and_garbage(tmp_path):
+    pid_file = tmp_path / "x.pid"
+    assert procs.read_pid(pid_file) is None
+    pid_file.write_text("not a pid\n")
+    assert procs.read_pid(pid_file) is None
+    pid_file.write_text("1234\n")
+    assert procs.read_pid(pid_file) == 1234
+
+
+@pytest.fixture
+def sleeper(tmp_path):
+    marker = tmp_path / "home-marker"
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(marker)])
+    yield proc, str(marker)
+    proc.kill()
+    proc.wait()
+
+
+def test_is_ours_requires_the_marker_in_the_cmdline(sleeper):
+    proc, marker = sleeper
+    assert procs.is_ours(proc.pid, marker)
+    assert not procs.is_ours(proc.pid, marker + "-other-install")
+    assert not procs.is_ours(os.getpid(), marker)
+
+
+def test_running_ignores_a_pid_file_of_someone_else(tmp_path, sleeper):
+    proc, marker = sleeper
+    pid_file = tmp_path / "kafka.pid"
+    pid_file.write_text(f"{proc.pid}\n")
+    assert procs.running(pid_file, marker) == proc.pid
+    assert procs.running(pid_file, "/some/other/home") is None
+
+
+def test_stop_ends_the_process_and_is_quiet_when_gone(sleeper):
+    proc, _ = sleeper
+    procs.stop(proc.pid, timeout=10)
+    assert proc.wait(timeout=10) is not None
+    assert not procs.alive(proc.pid)
+    procs.stop(proc.pid)  # already gone: no error
+
+
+def test_start_detaches_writes_pid_and_log(tmp_path):
+    log_file = tmp_path / "logs" / "s.log"
+    pid = procs.start(
+        [sys.executable, "-c", "print('hello from child', flush=True)"],
+        pid_file=tmp_path / "s.pid",
+        log_file=log_file,
+        cwd=tmp_path,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert procs.read_pid(tmp_path / "s.pid") == pid
+    os.waitpid(pid, 0)
+    assert procs.tail(log_file, 5) == "hello from child"
+
+
+def test_tail_returns_last_lines(tmp_path):
+    path = tmp_path / "f.log"
+    path.write_text("".join(f"line {i}\n" for i in range(1000)))
+    assert procs.tail(path, 2) == "line 998\nline 999"
+    assert procs.tail(tmp_path / "missing.log", 3) == ""
