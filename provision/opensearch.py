@@ -21,7 +21,7 @@ from pathlib import Path
 
 from provision import maven, modules, procs, segmentation, versions
 from provision.errors import ProvisionError
-from provision.layout import Layout, ServerLayout
+from provision.layout import Layout, ServerLayout, traversable_by_others
 
 log = logging.getLogger(__name__)
 
@@ -154,10 +154,29 @@ def prepare_ownership(server: ServerLayout, user: str | None, java_home: Path) -
             )
 
 
+def reachable_java(server: ServerLayout, java_home: Path, user: str | None) -> Path:
+    """``java_home``, or a copy of it beside the install when ``user`` cannot reach it.
+
+    The Java runtime sits in the virtualenv, which may live in root's private home.
+    """
+    if user is None or traversable_by_others(java_home):
+        return java_home
+    target = server.root / "java-runtime"
+    stamp = target / ".copied-from"
+    if not stamp.is_file() or stamp.read_text() != str(java_home):
+        log.info("copying the Java runtime to %s so user %s can run it", target, user)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(java_home, target, symlinks=True)
+        stamp.write_text(str(java_home))
+    return target
+
+
 def start(layout: Layout, java_home: Path) -> int:
     """Start OpenSearch detached (as the service user when we are root); return its pid."""
     server = layout.opensearch
     user = service_user()
+    server.root.mkdir(parents=True, exist_ok=True)
+    java_home = reachable_java(server, java_home, user)
     prepare_ownership(server, user, java_home)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
