@@ -192,7 +192,9 @@ def vis_rows(vis_state: dict, response: dict) -> list[dict]:
             return [out]
         rows = []
         for bucket in node[buckets[depth]["id"]]["buckets"]:
-            key = bucket.get("key_as_string", bucket["key"])
+            key = bucket["key"]
+            if buckets[depth]["type"] == "terms":
+                key = bucket.get("key_as_string", key)
             rows += walk(bucket, depth + 1, {**row, buckets[depth]["id"]: key})
         return rows
 
