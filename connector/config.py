@@ -159,6 +159,7 @@ class WindowSpec:
     key: KeySpec
     emit_empty: bool = False
     empty_ttl: int = 10
+    features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class PipelineConfig:
     def features_names(self) -> list[str]:
         """Model input names: window aggregates when windowed, else record features."""
         if self.window is not None:
-            return [a.name for a in self.window.aggregates]
+            return list(self.window.features) or [a.name for a in self.window.aggregates]
         return self.record_features_names
 
 
@@ -400,9 +401,17 @@ def _window(raw: dict[str, Any], key: KeySpec, names: list[str], path: str) -> W
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
-        if a["op"] != "count" and not a.get("field"):
+        if a["op"] not in ("count", "key_age") and not a.get("field"):
             raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
         aggs.append(Aggregate(a["name"], a["op"], a.get("field")))
+    known = [a.name for a in aggs]
+    if len(set(known)) != len(known):
+        raise ConfigError(f"{path}.aggregates", "aggregate names must be unique")
+    for i, f in enumerate(raw.get("features", ())):
+        if f not in known:
+            raise ConfigError(
+                f"{path}.features[{i}]", f"must name an aggregate ({', '.join(known)})"
+            )
     return WindowSpec(
         kind=raw["kind"],
         size=size,
@@ -413,6 +422,7 @@ def _window(raw: dict[str, Any], key: KeySpec, names: list[str], path: str) -> W
         key=key,
         emit_empty=bool(raw.get("emit_empty", False)),
         empty_ttl=int(raw.get("empty_ttl", 10)),
+        features=tuple(raw.get("features", ())),
     )
 
 
@@ -423,6 +433,16 @@ def _check_detector(det: dict[str, Any], path: str) -> None:
             raise ConfigError(f"{path}.{param}", f"must be an integer ≥ {low}")
     if "time_decay" in det and not det["time_decay"] > 0:
         raise ConfigError(f"{path}.time_decay", "must be > 0")
+    try:
+        from detectors.models import DETECTORS  # the detectors' own list of params
+    except ImportError:  # pragma: no cover - detectors package absent
+        return
+    accepted = DETECTORS.get(det["name"], ())
+    for param in det:
+        if param != "name" and param not in accepted:
+            raise ConfigError(
+                f"{path}.{param}", f"unknown for {det['name']} (accepted: {', '.join(accepted)})"
+            )
 
 
 def _output(raw: dict[str, Any], name: str, source: SourceSpec) -> OutputSpec:

@@ -24,6 +24,8 @@ from typing import IO, Any
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "iso_ms",
+    "pick",
     "STRENGTHS",
     "GeneratedRecord",
     "ProduceStats",
@@ -46,6 +48,7 @@ class GeneratedRecord:
     id: str
     event: int | None
     timestamp: float
+    send: bool = True  # False: a record the anomaly removed; only its label is written
 
     @property
     def headers(self) -> list[tuple[str, bytes]]:
@@ -57,13 +60,16 @@ class GeneratedRecord:
     def label_line(self) -> dict[str, Any]:
         """The labels-file object of this record."""
         key = self.key.decode() if self.key is not None else None
-        return {
+        line = {
             "id": self.id,
             "kind": self.label,
             "event": self.event,
             "timestamp": self.timestamp,
             "key": key,
         }
+        if not self.send:
+            line["absent"] = True  # removed by the anomaly (a pair that stopped talking)
+        return line
 
 
 @dataclass
@@ -133,8 +139,9 @@ def produce(
                 if delay > 0:
                     producer.poll(0)
                     time.sleep(delay)
-            _send(producer, topic, rec, on_delivery)
-            stats.sent += 1
+            if rec.send:
+                _send(producer, topic, rec, on_delivery)
+                stats.sent += 1
             if rec.label is not None:
                 stats.labelled += 1
                 if labels is not None:
@@ -184,6 +191,43 @@ def write_lines(records: Iterable[GeneratedRecord], stream: IO[str] | None = Non
     out = stream or sys.stdout
     n = 0
     for rec in records:
-        out.write(rec.value.decode() + ("" if rec.value.endswith(b"\n") else "\n"))
-        n += 1
+        if rec.send:
+            out.write(rec.value.decode() + ("" if rec.value.endswith(b"\n") else "\n"))
+            n += 1
     return n
+
+
+def pick(rng: Any, weights: dict[Any, float]) -> Any:
+    """One key of ``weights`` drawn with those relative weights (they need not sum to 1)."""
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def iso_ms(ts: float, zulu: bool = True) -> str:
+    """Epoch seconds as ``YYYY-MM-DDTHH:MM:SS.mmm`` (UTC), with ``Z`` unless ``zulu=False``.
+
+    >>> iso_ms(1_800_000_000.1234), iso_ms(0, zulu=False)
+    ('2027-01-15T08:00:00.123Z', '1970-01-01T00:00:00.000')
+    """
+    from datetime import UTC, datetime
+
+    text = datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+    return text + "Z" if zulu else text
+
+
+def check_kinds(kinds: Any, known: tuple[str, ...]) -> tuple[str, ...]:
+    """The anomaly kinds to inject: all ``known`` ones by default, else a checked subset.
+
+    >>> check_kinds(None, ("a", "b")), check_kinds(["b"], ("a", "b"))
+    (('a', 'b'), ('b',))
+    >>> check_kinds(["c"], ("a", "b"))
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown anomaly kind(s) c; known: a, b
+    """
+    if not kinds:
+        return known
+    chosen = tuple(kinds)
+    unknown = [k for k in chosen if k not in known]
+    if unknown:
+        raise ValueError(f"unknown anomaly kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return chosen

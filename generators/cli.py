@@ -70,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.rate is not None:
         kwargs["rate"] = args.rate
+    if args.kinds:
+        kwargs["kinds"] = [k.strip() for k in args.kinds.split(",") if k.strip()]
     if args.anomaly_rate is not None:
         kwargs["anomaly_rate"] = args.anomaly_rate
     try:

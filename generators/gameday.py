@@ -19,10 +19,10 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from generators.base import GeneratedRecord, check_args
+from generators.base import GeneratedRecord, check_args, check_kinds
 
 __all__ = ["KINDS", "PATHS", "SIZES", "TOPIC", "records"]
 
@@ -68,6 +68,7 @@ def records(
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,
+    kinds: Sequence[str] | None = None,
 ) -> Iterator[GeneratedRecord]:
     """Yield ``count`` log messages (``None`` = forever), event time from ``start`` (now).
 
@@ -83,6 +84,7 @@ def records(
     True
     """
     check_args(count, rate, anomaly_rate, strength)
+    chosen = check_kinds(kinds, KINDS)
     size = SIZES[strength]
     rng = random.Random(seed)
     t0 = time.time() if start is None else start
@@ -99,7 +101,7 @@ def records(
         fields, label, event = _normal(rng), None, None
         if t_normal > burst_until and rng.random() < anomaly_rate:
             events += 1
-            label, event = rng.choice(KINDS), events
+            label, event = rng.choice(chosen), events
             if label == "slow_response":
                 fields["response_time"] = PATHS[fields["path"]] * size["slow_factor"]
             elif label == "info_slow":

@@ -35,6 +35,7 @@ from connector.features.extract import get_field
 __all__ = ["Position", "Window", "WindowAggregator"]
 
 Position = tuple[str, int, int]  # (topic, partition, offset)
+MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
 
 
 @dataclass(slots=True)
@@ -62,6 +63,7 @@ class _Open:
     accs: list[Accumulator]
     positions: list[Position] = field(default_factory=list)
     emitted: int = -1  # revision last emitted; -1 = not yet
+    age: int = 0  # windows this key had before this one
 
 
 class WindowAggregator:
@@ -97,13 +99,14 @@ class WindowAggregator:
 
     def __init__(self, spec: WindowSpec, features: list[str] | None = None) -> None:
         self.spec = spec
-        self.names = list(features or [a.name for a in spec.aggregates])
+        self.names = list(features or spec.features or [a.name for a in spec.aggregates])
         self._ops = {a.name: a for a in spec.aggregates}
         missing = [n for n in self.names if n not in self._ops]
         if missing:
             raise ValueError(f"features not produced by the window: {', '.join(missing)}")
         self._open: dict[tuple[str | None, float], _Open] = {}
-        self._keys: dict[str | None, list[Any]] = {}  # key -> [first start, last start, fields]
+        # key -> [first start, last start, fields, windows so far]
+        self._keys: dict[str | None, list[Any]] = {}
         self._hwm: dict[tuple[str, int], int] = {}
         self.watermark = -math.inf
         self._next_empty: float | None = None
@@ -128,13 +131,11 @@ class WindowAggregator:
         for start in live:
             win = self._open.get((prepared.key, start))
             if win is None:
-                accs = [make_accumulator(a.op) for a in self.spec.aggregates]
-                win = self._open[(prepared.key, start)] = _Open(prepared.key, start, fields, accs)
+                win = self._new_window(prepared.key, start, fields)
             for agg, acc in zip(self.spec.aggregates, win.accs, strict=True):
                 acc.add(_value(prepared, agg))
             if position is not None:
                 win.positions.append(position)
-            self._see_key(prepared.key, start, fields)
             if win.emitted >= 0 or start + self.spec.size <= self.watermark:
                 out.append(self._emit(win))
         return out + self.advance(ts)
@@ -185,6 +186,7 @@ class WindowAggregator:
                     [a.state for a in w.accs],
                     [list(p) for p in w.positions],
                     w.emitted,
+                    w.age,
                 ]
                 for w in self._open.values()
             ],
@@ -202,17 +204,18 @@ class WindowAggregator:
                     **raw,
                     "key": KeySpec(tuple(raw["key"]["fields"]), raw["key"]["separator"]),
                     "aggregates": tuple(Aggregate(**a) for a in raw["aggregates"]),
+                    "features": tuple(raw.get("features", ())),
                 }
             )
         agg = cls(spec, data["features"])
         agg.watermark = -math.inf if data["watermark"] is None else data["watermark"]
         agg._next_empty, agg.dropped = data["next_empty"], data["dropped"]
         agg._hwm = {(t, p): o for t, p, o in data["hwm"]}
-        agg._keys = {k: [first, last, fields] for k, first, last, fields in data["keys"]}
-        for key, start, fields, states, positions, emitted in data["open"]:
+        agg._keys = {k: list(rest) for k, *rest in data["keys"]}
+        for key, start, fields, states, positions, emitted, age in data["open"]:
             accs = [make_accumulator(a.op, s) for a, s in zip(spec.aggregates, states, strict=True)]
             agg._open[(key, start)] = _Open(
-                key, start, fields, accs, [tuple(p) for p in positions], emitted
+                key, start, fields, accs, [tuple(p) for p in positions], emitted, age
             )
         return agg
 
@@ -233,14 +236,15 @@ class WindowAggregator:
         self.dropped += 1
         return []
 
-    def _see_key(self, key: str | None, start: float, fields: dict[str, Any]) -> None:
-        seen = self._keys.get(key)
-        if seen is None:
-            self._keys[key] = [start, start, fields]
-        elif start > seen[1]:
-            seen[1] = start
+    def _new_window(self, key: str | None, start: float, fields: dict[str, Any]) -> _Open:
+        seen = self._keys.setdefault(key, [start, start, fields, 0])
+        seen[1] = max(seen[1], start)
+        accs = [make_accumulator(a.op) for a in self.spec.aggregates]
+        win = self._open[(key, start)] = _Open(key, start, fields, accs, age=seen[3])
+        seen[3] += 1
         if self._next_empty is None:
             self._next_empty = start  # empty windows are considered from the first one on
+        return win
 
     def _empties(self, wm: float) -> list[Window]:
         out: list[Window] = []
@@ -248,20 +252,22 @@ class WindowAggregator:
         while self._next_empty is not None and self._next_empty + spec.size <= wm:
             start = self._next_empty
             ttl = spec.empty_ttl * spec.step
-            for key, (first, last, fields) in list(self._keys.items()):
+            for key, (first, last, fields, _) in list(self._keys.items()):
                 if last < start - ttl:
                     del self._keys[key]  # silent for too long: forget the key
                 elif first <= start and (key, start) not in self._open:
-                    accs = [make_accumulator(a.op) for a in spec.aggregates]
-                    win = _Open(key, start, fields, accs)
-                    self._open[(key, start)] = win
+                    win = self._new_window(key, start, fields)
+                    self._keys[key][1] = last  # an empty window is not a sighting
                     out.append(self._emit(win))
             self._next_empty = start + spec.step
         return out
 
     def _emit(self, win: _Open) -> Window:
         win.emitted += 1
-        values = {a.name: acc.value for a, acc in zip(self.spec.aggregates, win.accs, strict=True)}
+        values = {
+            a.name: float(min(win.age, MAX_AGE)) if a.op == "key_age" else acc.value
+            for a, acc in zip(self.spec.aggregates, win.accs, strict=True)
+        }
         start = datetime.fromtimestamp(win.start, tz=UTC)
         end = datetime.fromtimestamp(win.start + self.spec.size, tz=UTC)
         document = {
