@@ -35,7 +35,7 @@ def patch_raw(
     bootstrap: str | None = None,
     opensearch_url: str | None = None,
     errors_topic: str | None = None,
-    path: str | None = None,
+    input_path: str | None = None,
 ) -> dict[str, Any]:
     """A copy of a raw pipeline tree with the given parts replaced.
 
@@ -51,8 +51,8 @@ def patch_raw(
     raw = copy.deepcopy(raw)
     source = raw.setdefault("source", {})
     output = raw.setdefault("output", {})
-    if path is not None:
-        source.update(kind="file", path=path)
+    if input_path is not None:
+        source.update(kind="file", path=input_path)
     if topic is not None:
         source["topics"] = [topic]
         output["errors_topic"] = errors_topic or f"{topic}.errors"

@@ -13,7 +13,7 @@ import json
 import logging
 from dataclasses import asdict
 
-from connector.errors import ConfigError
+from connector.errors import ConfigError, ConnectorError
 
 __all__ = ["register", "run"]
 
@@ -43,14 +43,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(
             args.pipeline, topic=args.topic, group_id=args.group_id, index=args.index,
-            bootstrap=args.bootstrap, opensearch_url=args.opensearch_url, path=args.input,
+            bootstrap=args.bootstrap, opensearch_url=args.opensearch_url, input_path=args.input,
         )
     except ConfigError as exc:
         logger.error("config error: %s", exc)
         return 2
-    runner = build_runner(cfg, batch_size=args.batch_size)
-    runner.install_signal_handlers()
-    stats = runner.run(max_records=args.max_records, idle_timeout=args.idle_timeout)
+    try:
+        runner = build_runner(cfg, batch_size=args.batch_size)
+        runner.install_signal_handlers()
+        stats = runner.run(max_records=args.max_records, idle_timeout=args.idle_timeout)
+    except ConnectorError as exc:
+        logger.error("connector stopped pipeline=%s error=%s", cfg.name, exc)
+        return 1
     summary = asdict(stats)
     for clock in ("started", "first_batch", "last_batch"):
         summary.pop(clock)

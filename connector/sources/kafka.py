@@ -96,6 +96,7 @@ class KafkaSource:
         self._consumer = Consumer(dict(settings))
         self._consumer.subscribe(self.topics)
         self._paused: list[TopicPartition] = []
+        self._warned: dict[int, float] = {}
 
     def consume(self) -> list[SourceRecord]:
         """Up to ``batch_size`` records; **blocks** up to ``poll_timeout`` s when idle."""
@@ -107,9 +108,9 @@ class KafkaSource:
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
                     continue
-                if err.fatal() or err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                if err.fatal():
                     raise ConnectorError(f"kafka consume failed: {err}")
-                logger.warning("kafka consume error topic=%s error=%s", msg.topic(), err)
+                self._warn(msg.topic(), err)
                 continue
             append(
                 SourceRecord(
@@ -118,6 +119,13 @@ class KafkaSource:
                 )
             )
         return records
+
+    def _warn(self, topic: str | None, err: KafkaError) -> None:
+        # A missing topic is reported on every poll until it exists: say it once a minute.
+        now = time.monotonic()
+        if now - self._warned.get(err.code(), -60.0) >= 60.0:
+            self._warned[err.code()] = now
+            logger.warning("kafka consume error topic=%s error=%s", topic, err.str())
 
     def commit(self, offsets: Mapping[tuple[str, int], int]) -> None:
         """Commit ``{(topic, partition): next_offset}`` synchronously (**blocks**)."""

@@ -56,12 +56,16 @@ def test_sigterm_flushes_commits_and_exits_zero(
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
     try:
-        assert wait_for(lambda: _count(opensearch, index) >= 500, timeout=60), "no progress"
-        proc.send_signal(signal.SIGTERM)
+        progressed = wait_for(lambda: _count(opensearch, index) >= 500, timeout=60)
+        if not progressed:
+            proc.kill()
+        else:
+            proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
+    assert progressed, f"no progress: {err[-2000:]}"
     assert proc.returncode == 0, err[-2000:]
     summary = json.loads(out.strip().splitlines()[-1])
     producer.join(60)
