@@ -472,12 +472,15 @@ def _validate_schema(raw: dict[str, Any], name: str) -> None:
     error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
     if error is None:
         return
-    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.path)
+    steps = error.absolute_path
+    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in steps)
     raise ConfigError(where, _rule(error))
 
 
 def _rule(error: jsonschema.ValidationError) -> str:
     v, expected = error.validator, error.validator_value
+    if isinstance(error.schema, dict) and "x-rule" in error.schema:
+        return str(error.schema["x-rule"])  # the schema's own wording for this rule
     rules = {
         "minimum": lambda: f"must be ≥ {expected}",
         "exclusiveMinimum": lambda: f"must be > {expected}",

@@ -48,6 +48,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--topic", default=None, help="Kafka topic (default: the scenario name)")
     p.add_argument("--labels-file", default=None, help="append labelled records here (JSONL)")
     p.add_argument(
+        "--kinds",
+        default=None,
+        help="comma-separated anomaly kinds to inject (default: all of the scenario's)",
+    )
+    p.add_argument(
         "--fast",
         action="store_true",
         help="synthetic clock: send as fast as possible (event time still at --rate)",
