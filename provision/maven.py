@@ -91,9 +91,15 @@ def _mvn_error(output: str) -> str:
 
 
 def copy_dependencies(
-    artifacts: list[Artifact], work_dir: Path, output_dir: Path, transitive: bool = True
+    artifacts: list[Artifact],
+    work_dir: Path,
+    output_dir: Path,
+    transitive: bool = True,
+    refresh: bool = False,
 ) -> list[Path]:
     """Download ``artifacts`` into ``output_dir``; return the files copied there.
+
+    ``refresh`` asks the remote again for artifacts Maven remembers as missing (``-U``).
 
     Raises
     ------
@@ -106,7 +112,7 @@ def copy_dependencies(
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "pom.xml").write_text(pom_xml(artifacts, transitive))
     cmd = [
-        mvn, "-q", "-B", "-U", "-f", str(work_dir / "pom.xml"),
+        mvn, "-q", "-B", *(["-U"] if refresh else []), "-f", str(work_dir / "pom.xml"),
         "dependency:copy-dependencies", f"-DoutputDirectory={output_dir}",
         "-DincludeScope=runtime",
     ]  # fmt: skip

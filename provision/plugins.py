@@ -40,7 +40,9 @@ def install_all(layout: Layout, java_home: Path, refresh: bool = False) -> dict:
         art = maven.Artifact.parse(coords)
         out = layout.downloads / "plugin-zips"
         try:
-            maven.copy_dependencies([art], layout.downloads / f"{name}-pom", out, False)
+            maven.copy_dependencies(
+                [art], layout.downloads / f"{name}-pom", out, transitive=False, refresh=True
+            )
             _install_zip(home, out / art.file_name, java_home)
         except ProvisionError as exc:
             log.warning("OpenSearch plugin %s unavailable, continuing without it: %s", name, exc)

@@ -88,35 +88,51 @@ def _check_ports_free(name: str) -> None:
 
 
 def up(names: tuple[str, ...] = NAMES, layout: Layout | None = None) -> bool:
-    """Provision and start ``names``; wait until healthy. Return True if anything started."""
+    """Provision and start ``names``; wait until healthy. Return True if anything started.
+
+    When a step fails, the servers this call started are stopped again before the error
+    propagates; servers that were already running are left alone.
+    """
     layout = layout or default_layout()
     java = java_home()
     with _locked(layout):
-        started: dict[str, int | None] = {}
-        for name in names:
-            pid = running_pid(layout, name)
-            if pid is not None:
-                log.info("%s already running (pid %d): reusing it", name, pid)
-                started[name] = None
-                continue
-            _check_ports_free(name)
-            if name == "kafka":
-                kafka.install(layout)
-                started[name] = kafka.start(layout, java / "bin" / "java")
-            else:
-                opensearch.install(layout)
-                plugins.install_all(layout, java)
-                started[name] = opensearch.start(layout, java)
-            log.info("started %s (pid %d)", name, started[name])
-        for name in names:
-            pid = started[name] or running_pid(layout, name)
-            if name == "kafka":
-                kafka.wait_healthy(pid, layout.kafka)
-            else:
-                opensearch.wait_healthy(pid, layout.opensearch)
-                opensearch.smoke_test()
-            log.info("%s healthy", name)
-    return any(pid is not None for pid in started.values())
+        started: dict[str, int] = {}
+        try:
+            for name in names:
+                pid = running_pid(layout, name)
+                if pid is not None:
+                    log.info("%s already running (pid %d): reusing it", name, pid)
+                    continue
+                _check_ports_free(name)
+                started[name] = _install_and_start(layout, name, java)
+                log.info("started %s (pid %d)", name, started[name])
+            for name in names:
+                _wait(layout, name, started.get(name) or running_pid(layout, name))
+        except BaseException:
+            for name, pid in started.items():
+                log.warning("up failed: stopping %s (pid %d) which it had started", name, pid)
+                procs.stop(pid)
+                _server(layout, name).pid_file.unlink(missing_ok=True)
+            raise
+    return bool(started)
+
+
+def _install_and_start(layout: Layout, name: str, java: Path) -> int:
+    if name == "kafka":
+        kafka.install(layout)
+        return kafka.start(layout, java / "bin" / "java")
+    opensearch.install(layout)
+    plugins.install_all(layout, java)
+    return opensearch.start(layout, java)
+
+
+def _wait(layout: Layout, name: str, pid: int | None) -> None:
+    if name == "kafka":
+        kafka.wait_healthy(pid, layout.kafka)
+    else:
+        opensearch.wait_healthy(pid, layout.opensearch)
+        opensearch.smoke_test()
+    log.info("%s healthy", name)
 
 
 def down(layout: Layout | None = None) -> list[str]:
