@@ -250,6 +250,9 @@ class WindowAggregator:
         out: list[Window] = []
         spec = self.spec
         while self._next_empty is not None and self._next_empty + spec.size <= wm:
+            if not self._keys:  # every key forgotten: start again from the next new key
+                self._next_empty = None
+                break
             start = self._next_empty
             ttl = spec.empty_ttl * spec.step
             for key, (first, last, fields, _) in list(self._keys.items()):

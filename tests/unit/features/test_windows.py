@@ -166,3 +166,25 @@ def test_emit_empty_reports_a_key_that_goes_silent():
 def test_unknown_feature_name_is_an_error():
     with pytest.raises(ValueError, match="not produced by the window: nope"):
         WindowAggregator(spec(), features=["nope"])
+
+
+def test_final_drain_with_empty_windows_terminates():
+    agg = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=2))
+    feed(agg, [(0, rec(1, "A")), (1, rec(25, "A"))])
+    drained = agg.advance(float("inf"))
+    assert [(int(w.start.timestamp() - T0), w.features["count"]) for w in drained] == [
+        (20, 1.0),
+        (30, 0.0),
+        (40, 0.0),
+    ]
+    assert agg.open_positions() == {}
+    # a key arriving after everything was forgotten starts a fresh empty-window grid
+    later = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=1))
+    feed(later, [(0, rec(1, "A"))])
+    later.advance(T0 + 1000)
+    got = feed(later, [(1, rec(5000, "B")), (2, rec(5015, "B"))]) + later.advance(T0 + 5030)
+    assert [(w.key, int(w.start.timestamp() - T0), w.features["count"]) for w in got] == [
+        ("B", 5000, 1.0),
+        ("B", 5010, 1.0),
+        ("B", 5020, 0.0),
+    ]  # nothing for the silent gap
