@@ -187,6 +187,8 @@ class Runner:
 
     # -- one batch -----------------------------------------------------------------------------
     def _process(self, records: list[SourceRecord]) -> None:
+        if not self.stats.first_batch:
+            self.stats.first_batch = time.monotonic()
         docs, rejections = [], []
         for transform, scoring, part in self._partitions(records):
             part_docs, part_rejections = self._score(transform, scoring, part)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import logging
 import pstats
 import time
 import uuid
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     from generators.base import produce
     from provision.stack import servers as provision_servers
 
+    # request-level client logs would drown the figures
+    logging.getLogger("opensearch").setLevel(logging.ERROR)
     servers = provision_servers()
     n, stamp = args.records, uuid.uuid4().hex[:8]
     topic, index = f"gameday-bench-{stamp}", f"outliers-gameday-bench-{stamp}"

@@ -76,6 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from generators.base import produce
     from provision.stack import servers as provision_servers
 
+    # request-level client logs would drown the figures
+    logging.getLogger("opensearch").setLevel(logging.ERROR)
     servers = provision_servers()
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     topic, index = f"gameday-demo-{stamp}", f"outliers-gameday-demo-{stamp}"
