@@ -267,6 +267,7 @@ class Checkpointer:
         self.clock = clock
         self.states: dict[TP, PartitionState] = {}
         self.stats = CheckpointStats()
+        self._scored: dict[TP, PartitionState] = {}  # the states that scored the open batch
 
     def state(self, topic: str, partition: int) -> PartitionState:
         """The state of a partition (see ``grouped`` for partitions that are not assigned)."""
@@ -343,9 +344,12 @@ class Checkpointer:
         record below them was scored (or rejected) before this call.
         """
         flush()
+        scored, self._scored = self._scored, {}
         for tp, offset in offsets.items():
             st = self.states.get(tp)
-            if st is not None:
+            # A rebalance during the batch (while a write was retried) may have replaced the
+            # state that scored it: the new one resumes at its own offset and relearns.
+            if st is not None and (tp not in scored or scored[tp] is st):
                 st.advance(offset)
         self.snapshot(force=force)
         commit_offsets(offsets)
@@ -402,6 +406,7 @@ def by_partition(
     for tp, part in groups.items():
         st = checkpointer.state(*tp)
         st.pending = True
+        checkpointer._scored[tp] = st
         scoring.scorer = st.scorer
         yield st.transform, scoring, part
 

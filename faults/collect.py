@@ -30,9 +30,8 @@ def create_topics(bootstrap: str, topics: dict[str, int]) -> None:
 def delete_topics(bootstrap: str, topics: Iterable[str]) -> None:
     from confluent_kafka.admin import AdminClient
 
-    for future in AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
-        list(topics)
-    ).values():
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # alive until every future is done
+    for future in admin.delete_topics(list(topics)).values():
         try:
             future.result(30)
         except Exception as exc:  # noqa: BLE001 - cleanup is best effort
