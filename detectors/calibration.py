@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections import deque
+from array import array
 from typing import Any
 
 from river import base
+
+from .rcf import RandomCutForest
 
 __all__ = ["CalibratedFilter", "ScoreCalibrator"]
 
@@ -74,8 +76,10 @@ class ScoreCalibrator:
         self.warmup = warmup
         self.window = window
         self.n_seen = 0
-        self._recent: deque[float] = deque()
-        self._sorted: list[float] = []
+        # compact doubles (8 bytes per score), a ring of the recent scores and a sorted copy
+        self._ring = array("d")
+        self._pos = 0
+        self._sorted = array("d")
 
     @property
     def warming_up(self) -> bool:
@@ -106,11 +110,15 @@ class ScoreCalibrator:
         if math.isnan(score):
             return
         self.n_seen += 1
-        self._recent.append(score)
-        bisect.insort(self._sorted, score)
-        if len(self._recent) > self.window:
-            old = self._recent.popleft()
+        ring = self._ring
+        if len(ring) < self.window:
+            ring.append(score)
+        else:
+            old = ring[self._pos]
+            ring[self._pos] = score
+            self._pos = (self._pos + 1) % self.window
             del self._sorted[bisect.bisect_left(self._sorted, old)]
+        bisect.insort(self._sorted, score)
 
     def __repr__(self) -> str:
         rule = f"threshold={self.threshold}" if self.threshold is not None else (
@@ -170,9 +178,19 @@ class CalibratedFilter(base.AnomalyFilter):
         self.warmup = warmup
         self.window = window
         self.calibrator = ScoreCalibrator(threshold, quantile, warmup, window)
-        # running mean of every input field: imputation and expected values in explanations
-        self.feature_means: dict[str, float] = {}
+        # running mean of every input field: imputation and expected values in explanations;
+        # a bare RCF keeps them already, so the hot path does not compute them twice
+        self._means: dict[str, float] = {}
         self._n_learned = 0
+        self._ready = False
+        self._rcf_means = isinstance(anomaly_detector, RandomCutForest)
+
+    @property
+    def feature_means(self) -> dict[str, float]:
+        """Running mean of every numeric input field learned so far."""
+        if self._rcf_means:
+            return self.anomaly_detector.feature_means
+        return self._means
 
     @property
     def detector_ready(self) -> bool:
@@ -180,10 +198,13 @@ class CalibratedFilter(base.AnomalyFilter):
 
         RCF: past ``output_after``; River HST: past its first window (it scores 0 until then).
         """
+        if self._ready:  # readiness never goes back; skip the look-up on the hot path
+            return True
         det = self.anomaly_detector
         if hasattr(det, "steps"):
             det = list(det.steps.values())[-1]
-        return bool(getattr(det, "is_ready", not getattr(det, "_first_window", False)))
+        self._ready = bool(getattr(det, "is_ready", not getattr(det, "_first_window", False)))
+        return self._ready
 
     def score_one(self, *args: Any, **kwargs: Any) -> float:
         """Raw score of the wrapped detector (high means odd)."""
@@ -206,12 +227,14 @@ class CalibratedFilter(base.AnomalyFilter):
         """Record an already computed score and update the detector (no second scoring)."""
         if self.detector_ready:
             self.calibrator.update(score)
-        self._n_learned += 1
-        inv = 1.0 / min(self._n_learned, self.window)
-        means = self.feature_means
-        for name, value in x.items():
-            mean = means.get(name)
-            means[name] = value if mean is None else mean + (value - mean) * inv
+        if not self._rcf_means:
+            self._n_learned += 1
+            inv = 1.0 / min(self._n_learned, self.window)
+            means = self._means
+            for name, value in x.items():
+                if isinstance(value, (int, float)):
+                    mean = means.get(name)
+                    means[name] = value if mean is None else mean + (value - mean) * inv
         if not (self.protect_anomaly_detector and flag):
             self.anomaly_detector.learn_one(x, **learn_kwargs)
 

@@ -136,6 +136,13 @@ class RandomCutForest(base.AnomalyDetector):
 
     def _vector(self, x: dict) -> list[float]:
         """Point in feature order; missing and non-finite values take the running mean."""
+        try:  # fast path: every feature present and numeric
+            point = [float(x[name]) for name in self._order]  # type: ignore[union-attr]
+            total = sum(point)
+            if total - total == 0.0:  # no NaN or infinity among the values
+                return point
+        except (KeyError, TypeError, ValueError):
+            pass
         point = []
         means = self._means
         for i, name in enumerate(self._order):  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""Speed and size benchmark of the detectors; prints figures, asserts nothing.
+
+Run with ``.venv/bin/python -m detectors.bench`` (``--quick`` for a short run). Figures:
+
+All speed figures are CPU time of this process (``time.process_time``), so that other
+processes on a shared machine inflate them less; wall time is printed alongside.
+
+- score+learn: microseconds per record of ``score_one`` then ``learn_one`` on the bare
+  detector, and of ``Scorer.process_one`` (adds calibration, feature preparation and the
+  assessment), on a seeded 3-feature Gaussian stream after warm-up;
+- explain: microseconds per flagged record of :func:`detectors.explain_one`;
+- keyed model size: pickled bytes (raw and zlib) of a mature keyed model (sample full) and
+  resident memory (RSS) growth per model over many models;
+- snapshot/restore of a scorer holding 10,000 mature keyed models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import pickle
+import random
+import time
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import state
+from .defaults import DEFAULT_HST, DEFAULT_KEYED, DEFAULT_KEYED_RCF, DEFAULT_RCF, KINESIS_RCF
+from .explain import explain_one
+from .models import build_detector, build_filter
+from .scorer import build_scorer
+
+__all__ = ["main"]
+
+FEATURES = ("a", "b", "c")
+CONFIGS: dict[str, Mapping[str, Any]] = {
+    "DEFAULT_RCF": DEFAULT_RCF,
+    "DEFAULT_KEYED_RCF": DEFAULT_KEYED_RCF,
+    "KINESIS_RCF": KINESIS_RCF,
+    "DEFAULT_HST": DEFAULT_HST,
+}
+
+
+_KEEP: list[Any] = []
+
+
+def _stream(n: int, seed: int = 0) -> list[dict[str, float]]:
+    rng = random.Random(seed)
+    return [{"a": rng.gauss(0, 1), "b": rng.gauss(10, 2), "c": rng.random()} for _ in range(n)]
+
+
+def _per_record_us(fn: Callable[[dict], Any], data: list[dict]) -> float:
+    """CPU microseconds per record of this process (the 2-core box is shared; CPU time
+    is far steadier than wall time under load)."""
+    start = time.process_time()
+    for x in data:
+        fn(x)
+    return (time.process_time() - start) / len(data) * 1e6
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:  # Linux only: resident pages
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def bench_speed(spec: Mapping[str, Any], n: int) -> dict[str, float]:
+    """Per-record microseconds of score+learn (bare and scorer) and of explanations."""
+    warm, data = _stream(2000, seed=1), _stream(n, seed=2)
+    det = build_detector(spec, list(FEATURES))
+    for x in warm:
+        det.learn_one(x)
+
+    def step(x: dict) -> None:
+        det.score_one(x)
+        det.learn_one(x)
+
+    bare = _per_record_us(step, data)
+    scorer = build_scorer(spec, {"quantile": 0.99, "warmup": 50}, features=list(FEATURES))
+    for x in warm:
+        scorer.process_one(x)
+    full = _per_record_us(scorer.process_one, data)
+    means = {"a": 0.0, "b": 10.0, "c": 0.5}
+    odd = [{**x, "b": x["b"] + 25.0} for x in data[: min(n, 2000)]]
+    explain = _per_record_us(lambda x: explain_one(det, x, means), odd)
+    return {"score_learn_us": bare, "process_one_us": full, "explain_us": explain}
+
+
+def bench_keyed_size(spec: Mapping[str, Any], n_models: int) -> dict[str, float]:
+    """Pickled and resident bytes per mature keyed model (calibration included)."""
+    data = _stream(600, seed=3)
+    proto = build_filter(spec, {"quantile": 0.99, "warmup": 50}, list(FEATURES))
+    mature = proto.clone()
+    for x in data:
+        mature.learn_score(x, mature.score_one(x), False)
+    blob = pickle.dumps(mature, protocol=pickle.HIGHEST_PROTOCOL)
+    gc.collect()
+    before = _rss()
+    models = [pickle.loads(blob) for _ in range(n_models)]  # noqa: S301 (our own bytes)
+    gc.collect()
+    rss = (_rss() - before) / n_models
+    _KEEP.append(models)  # freed pages would be reused by the next measurement
+    return {"pickle_bytes": len(blob), "zlib_bytes": len(zlib.compress(blob, 1)),
+            "rss_bytes": rss}
+
+
+def bench_restore(spec: Mapping[str, Any], n_keys: int, compress: bool) -> dict[str, float]:
+    """Snapshot and restore seconds for a scorer holding ``n_keys`` mature models."""
+    scorer = build_scorer(spec, {"quantile": 0.99, "warmup": 50},
+                          keyed={**DEFAULT_KEYED, "max_keys": n_keys}, features=list(FEATURES))
+    for x in _stream(600, seed=4):
+        scorer.process_one(x, key=0)
+    blob = pickle.dumps(scorer._pool.get(0), protocol=pickle.HIGHEST_PROTOCOL)
+    for key in range(1, n_keys):  # copies of a mature model: same size as learned ones
+        scorer._pool._models[key] = pickle.loads(blob)  # noqa: S301 (our own bytes)
+    start = time.perf_counter()
+    snap = scorer.snapshot(compress=compress)
+    dump_s = time.perf_counter() - start
+    del scorer
+    gc.collect()
+    start = time.perf_counter()
+    restored = state.loads(snap)
+    load_s = time.perf_counter() - start
+    assert len(restored._pool) == n_keys  # noqa: S101 (sanity of the benchmark itself)
+    return {"snapshot_s": dump_s, "restore_s": load_s, "snapshot_mb": len(snap) / 1e6}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print one line per figure."""
+    parser = argparse.ArgumentParser(prog="python -m detectors.bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer records and keys")
+    parser.add_argument("--keys", type=int, default=10_000, help="keyed models to restore")
+    args = parser.parse_args(argv)
+    n = 3000 if args.quick else 20_000
+    n_keys = 1000 if args.quick else args.keys
+    print(f"detectors bench: {len(FEATURES)} features, seeded Gaussian stream, pid {os.getpid()}")
+    for name, spec in CONFIGS.items():
+        count = n if spec["name"] == "rcf" else max(1000, n // 5)  # HST is slower in Python
+        wall = time.perf_counter()
+        s = bench_speed(spec, count)
+        wall = time.perf_counter() - wall
+        print(f"{name:18s} {dict(spec)}")
+        print(f"  score+learn      {s['score_learn_us']:8.1f} us/record (bare detector, {count})")
+        print(f"  process_one      {s['process_one_us']:8.1f} us/record (scorer, calibrated)")
+        print(f"  explain          {s['explain_us']:8.1f} us/flagged record")
+        print(f"  (wall {wall:.1f} s for this block, load average {os.getloadavg()[0]:.1f})")
+    for name in ("DEFAULT_KEYED_RCF", "DEFAULT_RCF", "DEFAULT_HST"):
+        k = bench_keyed_size(CONFIGS[name], 200 if args.quick else 1000)
+        print(f"keyed model size   {name}: pickle {k['pickle_bytes'] / 1e3:.1f} KB, zlib "
+              f"{k['zlib_bytes'] / 1e3:.1f} KB, RSS {k['rss_bytes'] / 1e3:.1f} KB per model")
+    _KEEP.clear()
+    gc.collect()
+    for compress in (False, True):
+        r = bench_restore(DEFAULT_KEYED_RCF, n_keys, compress)
+        print(f"restore {n_keys} keyed DEFAULT_KEYED_RCF (compress={compress}): snapshot "
+              f"{r['snapshot_s']:.2f} s, {r['snapshot_mb']:.0f} MB; restore {r['restore_s']:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
