@@ -13,6 +13,13 @@ OpenSearch did not acknowledge (at-least-once; deterministic ids make replays ha
    (and events for flagged outliers), with the same retry;
 6. commit the batch's offsets.
 
+Steps 4–6 of batch *N* overlap steps 1–3 of batch *N + 1*: one bulk request at a time is in
+flight on a writer thread while the next batch is prepared and scored, and batch *N* is
+committed (after its acknowledgement) before batch *N + 1*'s bulk starts. Commits stay in
+order and never pass an unacknowledged document; scoring and indexing share the CPUs
+instead of taking turns. With checkpoints the batches do not overlap, so a snapshot never
+holds learning from records past the offsets it is committed with.
+
 SIGINT/SIGTERM (see :meth:`Runner.install_signal_handlers`) let the current batch finish,
 flush and commit, then :meth:`Runner.run` returns. A stop requested while a write keeps
 failing abandons that batch uncommitted (it is replayed by the next run).
@@ -24,12 +31,14 @@ import logging
 import signal
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 
 from connector.checkpoint import Checkpointer, by_partition
-from connector.errors import Backpressure, RecordRejected, SinkError
+from connector.errors import RecordRejected
 from connector.records import Document, Rejection, SourceRecord
+from connector.retry import RETRYABLE, Abandon, Retrier
 from connector.sources.kafka import next_offsets
 
 __all__ = ["Runner", "RunStats"]
@@ -62,8 +71,14 @@ class RunStats:
         return self.records / elapsed if elapsed > 0 else 0.0
 
 
-class _Abandon(Exception):
-    """A stop was requested while a write kept failing: leave the batch uncommitted."""
+@dataclass(slots=True)
+class _Batch:
+    """A scored batch on its way: documents written (``future``), then dead letters, commit."""
+
+    records: list[SourceRecord]
+    docs: list[Document]
+    rejections: list[Rejection]
+    future: Future | None = field(default=None, repr=False)
 
 
 class Runner:
@@ -107,12 +122,13 @@ class Runner:
         self.sink = sink
         self.errors = errors
         self.events = events
-        self.initial_backoff = initial_backoff
-        self.max_backoff = max_backoff
         self.progress_every = progress_every
         self.stats = RunStats()
         self._stopping = False
-        self._held: list[SourceRecord] = []
+        self._retrier = Retrier(source, initial_backoff, max_backoff, lambda: self._stopping,
+                                self._count_retry)
+        self._inflight: _Batch | None = None
+        self._staged = 0  # records taken into batches (written or not)
         self.checkpointer: Checkpointer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -138,34 +154,47 @@ class Runner:
         stats = self.stats
         stats.started = time.monotonic()
         last_record = last_progress = stats.started
+        writer = ThreadPoolExecutor(1, thread_name_prefix="bulk")
         try:
             while not self._stopping:
-                records, self._held = self._held or self.source.consume(), []
+                held, self._retrier.held = self._retrier.held, []
+                records = held or self.source.consume()
                 now = time.monotonic()
                 if records:
                     if max_records is not None:
-                        records = records[: max_records - stats.records]
-                    self._process(records)
+                        records = records[: max_records - self._staged]
+                    batch = self._stage(records)  # overlaps the previous batch's bulk
+                    self._finish()
+                    self._submit(writer, batch)
+                    if self.checkpointer is not None:
+                        self._finish()
                     last_record = now = time.monotonic()
-                elif getattr(self.source, "exhausted", False):
-                    self._drain()
-                    break
-                elif idle_timeout is not None and now - last_record >= idle_timeout:
-                    logger.info("idle for %.1fs: stopping", idle_timeout)
-                    break
+                else:
+                    self._finish()
+                    if getattr(self.source, "exhausted", False):
+                        self._drain()
+                        break
+                    if idle_timeout is not None and now - last_record >= idle_timeout:
+                        logger.info("idle for %.1fs: stopping", idle_timeout)
+                        break
                 if now - last_progress >= self.progress_every:
                     last_progress = now
                     self._log_progress()
                     if on_progress is not None:
                         on_progress(stats)
-                if max_records is not None and stats.records >= max_records:
+                if max_records is not None and self._staged >= max_records:
                     break
-        except _Abandon:
+            self._finish()
+        except Abandon:
             stats.abandoned = True
         finally:
+            writer.shutdown(wait=True)
             self.source.close()
         self._log_progress()
         return stats
+
+    def _count_retry(self) -> None:
+        self.stats.retries += 1
 
     # -- checkpoints (connector.checkpoint) ----------------------------------------------------
     def use_checkpoints(self, checkpointer: Checkpointer) -> None:
@@ -186,16 +215,34 @@ class Runner:
             self.checkpointer.commit(lambda: None, self.source.commit, offsets)
 
     # -- one batch -----------------------------------------------------------------------------
-    def _process(self, records: list[SourceRecord]) -> None:
+    def _stage(self, records: list[SourceRecord]) -> _Batch:
+        """Prepare and score a batch (CPU only: no I/O happens here)."""
         if not self.stats.first_batch:
             self.stats.first_batch = time.monotonic()
+        self._staged += len(records)
         docs, rejections = [], []
         for transform, scoring, part in self._partitions(records):
             part_docs, part_rejections = self._score(transform, scoring, part)
             docs += part_docs
             rejections += part_rejections
-        self.sink.add(docs)
-        outcome = self._retrying(self.sink.flush, "opensearch bulk", records)
+        return _Batch(records, docs, rejections)
+
+    def _submit(self, writer: ThreadPoolExecutor, batch: _Batch) -> None:
+        """Start the batch's bulk request on the writer thread (one in flight at most)."""
+        self.sink.add(batch.docs)
+        batch.future = writer.submit(self.sink.flush)
+        self._inflight = batch
+
+    def _finish(self) -> None:
+        """Wait for the in-flight bulk (retrying it if it failed), dead-letter, emit, commit."""
+        batch, self._inflight = self._inflight, None
+        if batch is None:
+            return
+        records, docs, rejections = batch.records, batch.docs, batch.rejections
+        try:
+            outcome = batch.future.result()
+        except RETRYABLE as exc:  # the sink kept the documents: write them again
+            outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
         for doc, status, reason in outcome.rejected:
             rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
         self._dead_letter(rejections, records)
@@ -237,7 +284,8 @@ class Runner:
         docs = self.scoring.drain()
         if docs:
             self.sink.add(docs)
-            outcome = self._retrying(self.sink.flush, "opensearch bulk", [_window_record(docs[0])])
+            outcome = self._retrier.call(self.sink.flush, "opensearch bulk",
+                                         [_window_record(docs[0])])
             self.stats.indexed += outcome.indexed
             self.stats.flagged += sum(1 for d in docs if d.flagged)
 
@@ -251,7 +299,7 @@ class Runner:
             if self.errors is not None:
                 self.errors.add(rej)
         if self.errors is not None and len(self.errors):
-            self._retrying(self.errors.flush, "error topic produce", records)
+            self._retrier.call(self.errors.flush, "error topic produce", records)
 
     def _emit_events(self, docs: list[Document], records: list[SourceRecord]) -> None:
         if self.events is None:
@@ -262,37 +310,7 @@ class Runner:
             if event is not None:
                 sink.add(event, key=doc.body["outlier"]["key"])
         if len(sink):
-            self.stats.events += self._retrying(sink.flush, "events produce", records)
-
-    def _retrying(self, write: Callable[[], Any], what: str, records: list[SourceRecord]) -> Any:
-        """Call ``write`` until it succeeds; pause the source meanwhile (**blocks**)."""
-        delay = self.initial_backoff
-        paused = False
-        try:
-            while True:
-                try:
-                    return write()
-                except (SinkError, Backpressure) as exc:
-                    first = records[0]
-                    logger.warning(
-                        "%s failed topic=%s partition=%s offset=%s batch=%d retry_in=%.1fs "
-                        "error=%s", what, first.topic, first.partition, first.offset,
-                        len(records), delay, exc,
-                    )
-                    if self._stopping:
-                        logger.warning("stop requested during outage: batch left uncommitted")
-                        raise _Abandon() from exc
-                    if not paused:
-                        self.source.pause()
-                        paused = True
-                    self.stats.retries += 1
-                    wait = min(self.max_backoff, max(delay, getattr(exc, "retry_after", 0.0)))
-                    self._held.extend(self.source.idle(wait))
-                    delay = min(self.max_backoff, delay * 2)
-        finally:
-            if paused:
-                self.source.resume()
-                logger.info("%s recovered after %d retries", what, self.stats.retries)
+            self.stats.events += self._retrier.call(sink.flush, "events produce", records)
 
     def _log_progress(self) -> None:
         s = self.stats
