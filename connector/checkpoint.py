@@ -111,9 +111,13 @@ def plan_resume(
     committed
         The group's committed offset, or ``None`` (none yet).
     warm_start
-        With no state, train on history ``[low, committed or high)`` before going live.
+        With no state and no committed offset, train on history ``[low, high)`` and go live
+        at ``high`` (without it, start where ``auto.offset.reset`` says, with a fresh model).
     low, high
-        The partition's watermarks (used by ``warm_start`` only).
+        The partition's watermarks.
+
+    No state but a committed offset means the state was lost before its first snapshot (or
+    checkpoints were just turned on): it is rebuilt from the start of the retained log.
 
     Examples
     --------
@@ -121,21 +125,22 @@ def plan_resume(
     Resume(start=500, replay_from=0, replay_to=0)
     >>> plan_resume(300, 400)            # state behind: replay the gap, then go live
     Resume(start=400, replay_from=300, replay_to=400)
-    >>> plan_resume(None, 400)
-    Resume(start=400, replay_from=0, replay_to=0)
+    >>> plan_resume(None, 400, low=10)   # state never stored: rebuild from the log's start
+    Resume(start=400, replay_from=10, replay_to=400)
+    >>> plan_resume(None, None)
+    Resume(start=None, replay_from=0, replay_to=0)
     >>> plan_resume(None, None, warm_start=True, low=10, high=900)
     Resume(start=900, replay_from=10, replay_to=900)
-    >>> plan_resume(None, 400, warm_start=True, low=10, high=900)
-    Resume(start=400, replay_from=10, replay_to=400)
     """
     if stored is not None:
         if committed is None or stored >= committed:
             return Resume(stored)
         return Resume(committed, stored, committed)
+    if committed is not None:
+        return Resume(committed, min(low, committed), committed)
     if warm_start:
-        end = committed if committed is not None else high
-        return Resume(end, min(low, end), end)
-    return Resume(committed)
+        return Resume(high, min(low, high), high)
+    return Resume(None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,7 +313,8 @@ class Checkpointer:
             stored = self._get(tp)
             st = self.factory.restore(stored.blob) if stored else self.factory.fresh()
             low = high = 0
-            if stored is None and self.warm_start and watermarks is not None:
+            if stored is None and watermarks is not None and (
+                    self.warm_start or committed.get(tp) is not None):
                 low, high = watermarks(*tp)
             plan = plan_resume(stored.offset if stored else None, committed.get(tp),
                                warm_start=self.warm_start, low=low, high=high)
@@ -360,7 +366,9 @@ class Checkpointer:
         for tp, st in self.states.items():
             if st.offset is None or st.offset == st.stored_offset or st.pending:
                 continue
-            if tp not in forced and not self.policy.due(now - st.since, st.records):
+            # never stored: snapshot at the first commit, so a crash rarely replays from zero
+            due = st.stored_offset is None or self.policy.due(now - st.since, st.records)
+            if tp not in forced and not due:
                 continue
             began = self.clock()
             blob = st.snapshot()
