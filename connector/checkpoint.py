@@ -415,8 +415,15 @@ def by_partition(
         st = checkpointer.state(*tp)
         st.pending = True
         checkpointer._scored[tp] = st
-        scoring.scorer = st.scorer
+        _point(scoring, st)
         yield st.transform, scoring, part
+
+
+def _point(scoring: Any, state: PartitionState | None) -> None:
+    """Aim a (windowed) scoring at a partition's scorer and windows (``None``: at nothing)."""
+    scoring.scorer = state.scorer if state is not None else None
+    if hasattr(scoring, "aggregator"):
+        scoring.aggregator = state.windows if state is not None else None
 
 
 def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
@@ -428,8 +435,8 @@ def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
     """
 
     def replay(topic: str, partition: int, start: int, end: int, state: PartitionState) -> int:
-        n, saved = 0, scoring.scorer
-        scoring.scorer = state.scorer
+        n = 0
+        _point(scoring, state)
         prepare = (state.transform or transform).prepare
         try:
             for batch in read_range(settings, topic, partition, start, end):
@@ -445,7 +452,7 @@ def kafka_replay(settings: Mapping[str, Any], transform: Any, scoring: Any,
                 scoring.documents(prepared, kept)
                 n += len(batch)
         finally:
-            scoring.scorer = saved
+            _point(scoring, None)
         return n
 
     return replay
@@ -501,13 +508,18 @@ def build_checkpointer(
     built from the same config (``detectors.build_scorer``, ``build_transform``); state in
     the pipeline's OpenSearch (``outlier-connector-state``), gaps replayed from its Kafka."""
     import detectors
-    from connector.scoring import Scoring
+    from connector.features.windows import WindowAggregator
+    from connector.scoring import Scoring, WindowedScoring
     from connector.transform import build_transform
 
+    windowed = cfg.window is not None
+    features = list(cfg.features_names)
     factory = StateFactory(
         new_scorer=lambda: Scoring.from_config(cfg).scorer,
         restore_scorer=detectors.restore_scorer,
         new_transform=lambda: build_transform(cfg),
+        new_windows=(lambda: WindowAggregator(cfg.window, features)) if windowed else None,
+        restore_windows=(lambda b: WindowAggregator.restore(b, cfg.window)) if windowed else None,
     )
     grouped = cfg.source.kind == "kafka"
     group = cfg.source.group_id or f"outliers-{cfg.name}"
@@ -518,7 +530,8 @@ def build_checkpointer(
     if grouped:
         from connector.sources.kafka import consumer_settings
 
+        scoring = WindowedScoring(None, cfg.name, None) if windowed else Scoring(None, cfg.name)
         replay = kafka_replay(consumer_settings(cfg.source.kafka, group), build_transform(cfg),
-                              Scoring(None, cfg.name))
+                              scoring)
     return Checkpointer(store, factory, policy, replay=replay, warm_start=warm_start,
                         grouped=grouped)
