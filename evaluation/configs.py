@@ -8,7 +8,7 @@ after 50 scores), never a threshold tuned on labels; the product configurations 
 own ``Assessment.flag``, the baselines get the same rule applied to their raw score.
 
 :data:`WINNING_DETECTOR` is the configuration this evaluation recommends as the product
-default (see the module's report in the evaluation README section of the team report).
+default (measured with ``evaluate --configs winner ...``; the lead wires it as the default).
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from evaluation.postprocess import GaussianTail, TailScore
 from evaluation.scorers import (
     ChangeFeatures,
-    GaussianTail,
     KrcfScorer,
-    MaxOf,
     ProductScorer,
     RiverScorer,
     RollingZScore,
@@ -63,54 +62,76 @@ def _krcf_bare() -> RowScorer:
 
 
 def _zscore() -> RowScorer:
-    return RollingZScore(window=1000)
+    # 5000 rows: the window that gives the reference figures (about 26/15/33)
+    return RollingZScore(window=5000)
 
 
-#: Recommended product default (filled in from measurements; see ``_winning``).
+#: The recommended product default: the Kinesis-sized forest (100 trees x 256 points) on the
+#: value, its raw score turned into an empirical tail probability and reported at new peaks
+#: only (:class:`evaluation.postprocess.TailScore`). Flag: ``tail >= 3`` (rarer than 1 in 1000).
 WINNING_DETECTOR = MappingProxyType(
-    {"name": "rcf", "n_trees": 30, "sample_size": 64, "shingle_size": 1, "seed": 42}
+    {
+        "detector": MappingProxyType(
+            {"name": "rcf", "n_trees": 100, "sample_size": 256, "shingle_size": 1, "seed": 42}
+        ),
+        "tail": MappingProxyType(
+            {"history": 20_000, "suppress": 50, "min_history": 50, "threshold": 3.0}
+        ),
+    }
 )
 
 
-def _rcf_tail() -> RowScorer:
+def _winner() -> RowScorer:
     import detectors
 
-    return GaussianTail(
-        ProductScorer(dict(detectors.DEFAULT_RCF), dict(detectors.DEFAULT_CALIBRATION))
-    )
+    inner = ProductScorer(dict(WINNING_DETECTOR["detector"]), dict(detectors.DEFAULT_CALIBRATION))
+    return TailScore(inner, **WINNING_DETECTOR["tail"])
 
 
-def _rcf_changes() -> RowScorer:
+def _default_rcf_tail() -> RowScorer:
+    return TailScore(_default_rcf(), **WINNING_DETECTOR["tail"])
+
+
+def _rcf_large() -> RowScorer:
     import detectors
 
-    return ProductScorer(
-        dict(detectors.DEFAULT_RCF), dict(detectors.DEFAULT_CALIBRATION), ChangeFeatures()
-    )
-
-
-def _rcf_changes_tail() -> RowScorer:
-    return GaussianTail(_rcf_changes())
+    return ProductScorer(dict(WINNING_DETECTOR["detector"]), dict(detectors.DEFAULT_CALIBRATION))
 
 
 def _krcf_tail() -> RowScorer:
+    return TailScore(_krcf_bare(), **WINNING_DETECTOR["tail"])
+
+
+def _krcf_tail_only() -> RowScorer:
+    return TailScore(_krcf_bare(), **{**WINNING_DETECTOR["tail"], "suppress": 0})
+
+
+def _krcf_gauss() -> RowScorer:
     return GaussianTail(_krcf_bare())
 
 
-def _ensemble_tail() -> RowScorer:
-    return MaxOf([GaussianTail(_rcf_changes()), GaussianTail(_zscore())])
+def _krcf_changes_tail() -> RowScorer:
+    return TailScore(KrcfScorer(features=ChangeFeatures(), seed=42), **WINNING_DETECTOR["tail"])
+
+
+def _zscore_tail() -> RowScorer:
+    return TailScore(_zscore(), **WINNING_DETECTOR["tail"])
 
 
 _ALL = (
     EvalConfig("rcf-default", _default_rcf, "product default RCF (detectors.DEFAULT_RCF)"),
     EvalConfig("hst-default", _default_hst, "product default HST (detectors.DEFAULT_HST)"),
-    EvalConfig("river-hst", _river_hst, "River HalfSpaceTrees() behind MinMaxScaler"),
+    EvalConfig("river-hst", _river_hst, "River HalfSpaceTrees(seed=42) behind MinMaxScaler"),
     EvalConfig("krcf-bare", _krcf_bare, "krcf 100 trees, sample 256, shingle 1, raw score"),
-    EvalConfig("zscore", _zscore, "rolling z-score over 1000 rows"),
-    EvalConfig("rcf-tail", _rcf_tail, "default RCF, score -> Gaussian tail of recent scores"),
-    EvalConfig("rcf-changes", _rcf_changes, "default RCF on value + changes (1, 8, 64)"),
-    EvalConfig("rcf-changes-tail", _rcf_changes_tail, "rcf-changes -> Gaussian tail"),
-    EvalConfig("krcf-tail", _krcf_tail, "krcf-bare -> Gaussian tail"),
-    EvalConfig("ensemble-tail", _ensemble_tail, "max of tails of rcf-changes and zscore"),
+    EvalConfig("zscore", _zscore, "rolling z-score over the last 5000 rows"),
+    EvalConfig("winner", _winner, "WINNING_DETECTOR: rcf 100x256 -> TailScore"),
+    EvalConfig("rcf-100x256", _rcf_large, "product RCF at 100 trees x 256, raw score"),
+    EvalConfig("rcf-default-tail", _default_rcf_tail, "rcf-default -> TailScore"),
+    EvalConfig("krcf-tail", _krcf_tail, "krcf-bare -> TailScore"),
+    EvalConfig("krcf-tail-only", _krcf_tail_only, "krcf-bare -> tail, no peak suppression"),
+    EvalConfig("krcf-gauss", _krcf_gauss, "krcf-bare -> Gaussian tail (NAB likelihood idea)"),
+    EvalConfig("krcf-changes-tail", _krcf_changes_tail, "krcf on value + changes -> TailScore"),
+    EvalConfig("zscore-tail", _zscore_tail, "zscore -> TailScore"),
 )
 
 #: Every named configuration, by name.

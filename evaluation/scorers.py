@@ -1,10 +1,10 @@
 """Per-row scorers for single-value streams: score a value, then learn it.
 
 A *row scorer* is any object with ``process(value) -> float`` (the score of the value given
-only the past, after which the value is learned). These adapt River detectors, a bare krcf
-forest and a rolling z-score baseline to that contract, and add the two ideas that separate
-NAB's leaders: richer inputs (:class:`ChangeFeatures`) and post-processing of the raw score
-into a tail probability of its recent distribution (:class:`GaussianTail`).
+only the past, after which the value is learned). These adapt the product's scorer, River
+detectors, a bare krcf forest and a rolling z-score baseline to that contract, plus richer
+inputs (:class:`ChangeFeatures`). Post-processing of scores lives in
+:mod:`evaluation.postprocess`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from typing import Any, Protocol
 
 __all__ = [
     "ChangeFeatures",
-    "GaussianTail",
     "KrcfScorer",
-    "MaxOf",
     "ProductScorer",
     "RiverScorer",
     "RollingZScore",
@@ -191,89 +189,6 @@ class RollingZScore:
         self._sum += value
         self._sq += value * value
         return score
-
-
-def _log_tail(z: float) -> float:
-    """``-log10`` of the upper Gaussian tail ``Q(z)``, finite for large ``z``."""
-    q = 0.5 * math.erfc(z / math.sqrt(2.0))
-    if q > 1e-300:
-        return -math.log10(q)
-    # asymptotic: Q(z) ~ phi(z) / z
-    return (z * z / 2.0 + math.log(z * math.sqrt(2.0 * math.pi))) / math.log(10.0)
-
-
-class GaussianTail:
-    """Post-process a raw score into how far in the tail of its own recent history it is.
-
-    The short-term mean of the last ``short`` raw scores is compared with the mean and
-    standard deviation of the last ``long`` raw scores; the output is ``-log10`` of the
-    Gaussian upper-tail probability (NAB's "anomaly likelihood" idea), so 2 means "1 in
-    100", 3 "1 in 1000". Output is 0 until ``min_history`` scores were seen. Unlike the raw
-    score, it is comparable across streams of very different behaviour.
-
-    Parameters
-    ----------
-    inner
-        The row scorer whose raw score is post-processed.
-    long, short
-        History and short-term averaging lengths, in rows.
-    min_history
-        Rows of history needed before output.
-
-    Examples
-    --------
-    >>> class Steps:
-    ...     def __init__(self, values):
-    ...         self.values = iter(values)
-    ...     def process(self, value):
-    ...         return next(self.values)
-    >>> raw = [1.0, 1.2, 0.8, 1.1, 0.9] * 20 + [5.0]
-    >>> tail = GaussianTail(Steps(raw), long=50, short=1, min_history=10)
-    >>> out = [tail.process(0.0) for _ in raw]
-    >>> out[0], round(out[50], 2) < 1.0, out[-1] > 10
-    (0.0, True, True)
-    """
-
-    def __init__(self, inner: RowScorer, long: int = 1000, short: int = 5, min_history: int = 50):
-        self.inner = inner
-        self.long = long
-        self.short = short
-        self.min_history = min_history
-        self._history: deque[float] = deque()
-        self._recent: deque[float] = deque(maxlen=short)
-        self._sum = 0.0
-        self._sq = 0.0
-
-    def process(self, value: float) -> float:
-        raw = self.inner.process(value)
-        self._recent.append(raw)
-        out = 0.0
-        n = len(self._history)
-        if n >= self.min_history:
-            # running sums keep this O(1) per row; scores are small, float64 is plenty
-            mean = self._sum / n
-            std = math.sqrt(max(self._sq / n - mean * mean, 0.0))
-            std = max(std, 1e-6 * max(abs(mean), 1e-12))
-            z = (sum(self._recent) / len(self._recent) - mean) / std
-            out = _log_tail(z) if z > 0 else 0.0
-        self._history.append(raw)
-        self._sum += raw
-        self._sq += raw * raw
-        if n + 1 > self.long:
-            old = self._history.popleft()
-            self._sum -= old
-            self._sq -= old * old
-        return out
-
-
-class MaxOf:
-    """Ensemble: the maximum of several row scorers' outputs (same scale expected)."""
-
-    def __init__(self, members: Sequence[RowScorer]) -> None:
-        self.members = list(members)
-
-    def process(self, value: float) -> float:
-        return max(m.process(value) for m in self.members)
 
 
 ScorerFactory = Callable[[], RowScorer]

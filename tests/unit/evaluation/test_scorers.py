@@ -5,14 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.scorers import (
-    ChangeFeatures,
-    GaussianTail,
-    KrcfScorer,
-    MaxOf,
-    RiverScorer,
-    RollingZScore,
-)
+from evaluation.postprocess import GaussianTail, MaxOf, TailScore
+from evaluation.scorers import ChangeFeatures, KrcfScorer, RiverScorer, RollingZScore
 
 
 def _stream(seed=0, n=600, spike_at=500, spike=15.0):
@@ -82,3 +76,32 @@ def test_gaussian_tail_is_zero_until_history_and_monotone_in_z():
     # mean 1.5, std 0.5: z = 3 -> -log10(Q(3)) ~ 2.87; z = 17 stays finite and larger
     assert out[100] == pytest.approx(2.8697, abs=1e-3)
     assert np.isfinite(out[101]) and out[101] > out[100]
+
+
+class _Fixed:
+    def __init__(self, values):
+        self.values = iter(values)
+
+    def process(self, value):
+        return next(self.values)
+
+
+def test_tail_score_is_rarity_of_raw_score_and_keeps_new_peaks_only():
+    raw = [float(i % 4) for i in range(400)] + [10.0, 9.0, 10.5, 0.0]
+    t = TailScore(_Fixed(raw), history=100, suppress=3, min_history=10, threshold=2.0)
+    out = [t.decide(0.0) for _ in raw]
+    # history is the last 100 raw scores: a 3 has 25 of 100 at or above it
+    assert out[399][0] == pytest.approx(-np.log10(26 / 101))
+    assert out[400] == (pytest.approx(-np.log10(1 / 101)), True)
+    assert out[401] == (0.0, False)  # not a new peak within 3 rows
+    # 10.5 is again above all of the last 100, so it only ties the peak of row 400
+    assert out[402] == (0.0, False)
+
+
+def test_tail_score_without_suppression_and_bounded_history():
+    raw = list(np.linspace(0, 1, 300))
+    t = TailScore(_Fixed(raw), history=50, suppress=0, min_history=10)
+    out = [t.process(0.0) for _ in raw]
+    assert out[:10] == [0.0] * 10
+    assert all(v == pytest.approx(-np.log10(1 / 51)) for v in out[60:])
+    assert len(t._sorted) == 50
