@@ -12,6 +12,7 @@ from pathlib import Path
 __all__ = ["Worker"]
 
 logger = logging.getLogger(__name__)
+ROOT = Path(__file__).resolve().parents[1]
 
 
 class Worker:
@@ -37,10 +38,11 @@ class Worker:
     def start(self) -> Worker:
         self.starts += 1
         log = open(self.log_dir / f"{self.name}-{self.starts}.log", "wb")  # noqa: SIM115
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": path}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "faults.worker", *self.args],
-            stdout=log, stderr=subprocess.STDOUT, env=env,
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
         )
         log.close()
         logger.info("worker started name=%s pid=%s start=%d", self.name, self.proc.pid,
