@@ -128,6 +128,7 @@ class FeatureSpec:
     value: Any = None
     seconds: float = 0.0
     alpha: float = 0.05
+    scale: float = 1.0
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -387,6 +388,7 @@ def _feature(raw: dict[str, Any], path: str) -> FeatureSpec:
         value=raw.get("value"),
         seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
         alpha=float(raw.get("alpha", 0.05)),
+        scale=float(raw.get("scale", 1.0)),
     )
 
 

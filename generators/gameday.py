@@ -64,7 +64,7 @@ BURST_SPAN = 8.0  # seconds over which a burst's lines are spread (inside the 10
 def records(
     count: int | None = 1000,
     rate: float = 20.0,
-    anomaly_rate: float = 0.005,
+    anomaly_rate: float = 0.001,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,

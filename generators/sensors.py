@@ -38,7 +38,7 @@ STATUS = {"OK": 0.97, "WARN": 0.025, "FAIL": 0.005}
 def records(
     count: int | None = 1000,
     rate: float = 5.0,
-    anomaly_rate: float = 0.005,
+    anomaly_rate: float = 0.001,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,

@@ -10,8 +10,11 @@ one-hot, one feature per category) and ``derived``:
 - ``recent_count``: records whose field matches ``value`` within the last ``seconds`` of event
   time, this one included (a burst detector: 20 ERROR lines in 10 s);
 - ``key_deviation``: value minus the key's exponentially weighted mean (``alpha``) before
-  this record; ``key_change``: value minus the key's previous value; ``run_length``: how many
+  this record (with ``transform: log`` that is the log of the ratio to the key's typical value); ``key_change``: value minus the key's previous value; ``run_length``: how many
   consecutive records of the key carried this same value (a stuck sensor).
+
+Every feature can be multiplied by ``scale`` (after the transform): Random Cut Forest cuts
+dimensions in proportion to their range, so scale says how much a feature should weigh.
 
 The stateful kinds keep bounded state in memory; :meth:`FeatureExtractor.snapshot` and
 :meth:`FeatureExtractor.restore` carry it across restarts.
@@ -38,6 +41,7 @@ _TRANSFORMS = {
     "log1p": lambda v: math.log1p(v) if v > -1 else math.nan,
     "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
 }
+_KEYED = ("key_deviation", "key_change", "run_length")
 MAX_KEYS = 100_000  # per stateful feature; least recently seen keys are forgotten first
 
 
@@ -109,11 +113,13 @@ class FeatureExtractor:
                     out.update(dict.fromkeys(spec.output_names, float(spec.default)))
                     continue
             if spec.kind == "numeric":
-                out[spec.name] = _transform(spec, _number(raw, spec.field))
+                out[spec.name] = _transform(spec, _number(raw, spec.field)) * spec.scale
             elif spec.kind == "categorical":
-                out.update(_categorical(spec, raw))
+                out.update({n: v * spec.scale for n, v in _categorical(spec, raw).items()})
+            elif spec.derive in _KEYED:  # transform before the state: deviations of logs
+                out[spec.name] = self._derived(spec, raw, key, at) * spec.scale
             else:
-                out[spec.name] = self._derived(spec, raw, key, at)
+                out[spec.name] = _transform(spec, self._derived(spec, raw, key, at)) * spec.scale
         return out
 
     def _derived(self, spec: Any, raw: Any, key: str | None, at: datetime | None) -> float:
@@ -128,7 +134,7 @@ class FeatureExtractor:
             return self._recent_count(spec, raw, at)
         state: OrderedDict[str, Any] = self._state[spec.name]
         k = key or ""
-        value = _number(raw, spec.field)
+        value = _transform(spec, _number(raw, spec.field))  # log: deviation of a ratio
         previous = state.pop(k, None)
         if kind == "key_deviation":
             mean = value if previous is None else previous
