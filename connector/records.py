@@ -16,6 +16,7 @@ __all__ = [
     "Document",
     "Position",
     "Rejection",
+    "RunStats",
     "SourceRecord",
     "action_line",
     "record_doc_id",
@@ -99,3 +100,26 @@ class Rejection:
     record: SourceRecord
     reason: str
     status: int | None = None
+
+
+@dataclass(slots=True)
+class RunStats:
+    """Counters of one run (what the run and demo commands print)."""
+
+    records: int = 0
+    indexed: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    flagged: int = 0
+    events: int = 0
+    batches: int = 0
+    retries: int = 0
+    abandoned: bool = False
+    started: float = 0.0
+    first_batch: float = 0.0  # when the first records arrived (group join excluded)
+    last_batch: float = 0.0  # when the last batch was committed
+
+    def rate(self) -> float:
+        """Records per second from the first batch's arrival to the last commit."""
+        elapsed = self.last_batch - self.first_batch
+        return self.records / elapsed if elapsed > 0 else 0.0

@@ -37,38 +37,15 @@ from typing import Any
 
 from connector.checkpoint import Checkpointer, by_partition
 from connector.errors import RecordRejected
-from connector.records import Document, Rejection, SourceRecord
+from connector.records import Document, Rejection, RunStats, SourceRecord
 from connector.retry import RETRYABLE, Abandon, Retrier
-from connector.sources.kafka import next_offsets
+from connector.sources.kafka import cap_offsets, next_offsets
 
 __all__ = ["Runner", "RunStats"]
 
 logger = logging.getLogger(__name__)
 
 _PREPARE_ERRORS = (RecordRejected, ValueError, TypeError, KeyError, AttributeError)
-
-
-@dataclass(slots=True)
-class RunStats:
-    """Counters of one run (what the run and demo commands print)."""
-
-    records: int = 0
-    indexed: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-    flagged: int = 0
-    events: int = 0
-    batches: int = 0
-    retries: int = 0
-    abandoned: bool = False
-    started: float = 0.0
-    first_batch: float = 0.0  # when the first records arrived (group join excluded)
-    last_batch: float = 0.0  # when the last batch was committed
-
-    def rate(self) -> float:
-        """Records per second from the first batch's arrival to the last commit."""
-        elapsed = self.last_batch - self.first_batch
-        return self.records / elapsed if elapsed > 0 else 0.0
 
 
 @dataclass(slots=True)
@@ -249,7 +226,7 @@ class Runner:
         self._emit_events(docs, records)
         offsets = next_offsets(r.position for r in records)
         if self.checkpointer is None:  # else window state is in the partitions' snapshots
-            offsets = _capped(offsets, self.scoring.hold())
+            offsets = cap_offsets(offsets, self.scoring.hold())
         self._commit(offsets)
         stats = self.stats
         stats.batches += 1
@@ -319,18 +296,6 @@ class Runner:
             "rate=%.0f/s retries=%d", s.records, s.indexed, s.duplicates, s.dead_lettered,
             s.flagged, s.rate(), s.retries,
         )
-
-
-def _capped(offsets: dict[tuple[str, int], int], hold: dict[tuple[str, int], int]
-            ) -> dict[tuple[str, int], int]:
-    """Offsets to commit, kept at or below what open windows still hold.
-
-    Examples
-    --------
-    >>> _capped({("t", 0): 50, ("t", 1): 9}, {("t", 0): 41})
-    {('t', 0): 41, ('t', 1): 9}
-    """
-    return {tp: min(o, hold.get(tp, o)) for tp, o in offsets.items()}
 
 
 def _window_record(doc: Document) -> SourceRecord:

@@ -23,7 +23,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from connector.errors import ConnectorError
 from connector.records import Position, SourceRecord
 
-__all__ = ["KafkaSource", "consumer_settings", "next_offsets"]
+__all__ = ["KafkaSource", "cap_offsets", "consumer_settings", "next_offsets"]
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +65,18 @@ def next_offsets(positions: Iterable[Position]) -> dict[tuple[str, int], int]:
         if offset + 1 > result.get(tp, -1):
             result[tp] = offset + 1
     return result
+
+
+def cap_offsets(offsets: dict[tuple[str, int], int], hold: dict[tuple[str, int], int]
+            ) -> dict[tuple[str, int], int]:
+    """Offsets to commit, kept at or below what open windows still hold.
+
+    Examples
+    --------
+    >>> cap_offsets({("t", 0): 50, ("t", 1): 9}, {("t", 0): 41})
+    {('t', 0): 41, ('t', 1): 9}
+    """
+    return {tp: min(o, hold.get(tp, o)) for tp, o in offsets.items()}
 
 
 class KafkaSource:
