@@ -105,7 +105,9 @@ def bench_keyed_size(spec: Mapping[str, Any], n_models: int) -> dict[str, float]
             "rss_bytes": rss}
 
 
-def bench_restore(spec: Mapping[str, Any], n_keys: int, compress: bool) -> dict[str, float]:
+def bench_restore(
+    spec: Mapping[str, Any], n_keys: int, compress: bool | None
+) -> dict[str, float]:
     """Snapshot and restore seconds for a scorer holding ``n_keys`` mature models."""
     scorer = build_scorer(spec, {"quantile": 0.99, "warmup": 50},
                           keyed={**DEFAULT_KEYED, "max_keys": n_keys}, features=list(FEATURES))
@@ -151,9 +153,10 @@ def main(argv: list[str] | None = None) -> int:
               f"{k['zlib_bytes'] / 1e3:.1f} KB, RSS {k['rss_bytes'] / 1e3:.1f} KB per model")
     _KEEP.clear()
     gc.collect()
-    for compress in (False, True):
+    for compress in (None, True):
         r = bench_restore(DEFAULT_KEYED_RCF, n_keys, compress)
-        print(f"restore {n_keys} keyed DEFAULT_KEYED_RCF (compress={compress}): snapshot "
+        mode = "auto" if compress is None else compress
+        print(f"restore {n_keys} keyed DEFAULT_KEYED_RCF (compress={mode}): snapshot "
               f"{r['snapshot_s']:.2f} s, {r['snapshot_mb']:.0f} MB; restore {r['restore_s']:.2f} s")
     return 0
 

@@ -120,6 +120,14 @@ class ScoreCalibrator:
             del self._sorted[bisect.bisect_left(self._sorted, old)]
         bisect.insort(self._sorted, score)
 
+    def __setstate__(self, st: dict) -> None:
+        # snapshots from before the compact history kept a deque and a list of floats
+        if "_recent" in st:
+            recent = list(st.pop("_recent"))
+            st["_ring"], st["_pos"] = array("d", recent), 0
+            st["_sorted"] = array("d", sorted(recent))
+        self.__dict__.update(st)
+
     def __repr__(self) -> str:
         rule = f"threshold={self.threshold}" if self.threshold is not None else (
             f"quantile={self.quantile}"
@@ -184,6 +192,13 @@ class CalibratedFilter(base.AnomalyFilter):
         self._n_learned = 0
         self._ready = False
         self._rcf_means = isinstance(anomaly_detector, RandomCutForest)
+
+    def __setstate__(self, st: dict) -> None:
+        # snapshots from before the hot-path changes lack these attributes
+        st.setdefault("_ready", False)
+        st.setdefault("_rcf_means", False)
+        st.setdefault("_means", st.pop("feature_means", {}))
+        self.__dict__.update(st)
 
     @property
     def feature_means(self) -> dict[str, float]:

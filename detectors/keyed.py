@@ -91,7 +91,15 @@ class KeyedModels:
         return size
 
     def get(self, key: Hashable) -> Any:
-        """The model of ``key``, created from the prototype if absent (may evict others)."""
+        """The model of ``key``, created from the prototype if absent (may evict others).
+
+        Examples
+        --------
+        >>> from river import anomaly
+        >>> pool = KeyedModels(anomaly.HalfSpaceTrees(n_trees=2, seed=1))
+        >>> pool.get("a") is pool.get("a"), pool.created
+        (True, 1)
+        """
         models = self._models
         self._lookups += 1
         model = models.get(key)

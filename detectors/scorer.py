@@ -24,7 +24,18 @@ class Scorer:
     """Scores records (score, then learn), per key or with one model, and snapshots state.
 
     Built by :func:`build_scorer`; see there for the parameters. Never raises on a record:
-    missing or non-numeric features follow the ``missing`` policy.
+    missing or non-numeric features follow the ``missing`` policy. Not thread-safe: one
+    scorer per partition or thread.
+
+    Examples
+    --------
+    >>> scorer = build_scorer({"name": "rcf", "n_trees": 10, "seed": 1}, {"threshold": 2.5},
+    ...                       keyed={"max_keys": 2}, features=["count"])
+    >>> out = scorer.process_many([{"count": 10.0}] * 3, keys=["a", "b", "c"])
+    >>> [a.key for a in out], [a.warming_up for a in out], scorer.counters()["evictions"]
+    (['a', 'b', 'c'], [True, True, True], 1)
+    >>> scorer.process_one({"count": None}).rejected is None  # imputed by default
+    True
     """
 
     def __init__(
@@ -99,13 +110,24 @@ class Scorer:
 
     # -- state ------------------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
-        """Keyed-pool counters (keys, created, evictions, bytes); one key when not keyed."""
+        """Keyed-pool counters (keys, created, evictions, bytes); one key when not keyed.
+
+        Examples
+        --------
+        >>> build_scorer({"name": "rcf"}).counters()["keys"]
+        1
+        """
         if self._pool is None:
             return {"keys": 1, "created": 1, "evictions": 0, "bytes": 0, "bytes_per_model": 0}
         return self._pool.counters()
 
-    def snapshot(self, compress: bool = True) -> bytes:
-        """Versioned bytes of the whole scorer (config, every key's model and calibration)."""
+    def snapshot(self, compress: bool | None = None) -> bytes:
+        """Versioned bytes of the whole scorer (config, every key's model and calibration).
+
+        ``compress=None`` zlib-compresses small snapshots only (see
+        :data:`detectors.state.AUTO_COMPRESS_MAX_BYTES`); this call blocks for about 0.4 ms
+        per keyed model uncompressed.
+        """
         return state.dumps(self, compress=compress)
 
 
@@ -163,6 +185,19 @@ def restore_scorer(blob: bytes) -> Scorer:
     ------
     detectors.state.StateFormatError
         Foreign bytes, an unreadable format version, or a snapshot of something else.
+
+    Examples
+    --------
+    >>> scorer = build_scorer({"name": "rcf", "n_trees": 5, "seed": 3})
+    >>> for v in range(100):
+    ...     _ = scorer.process_one({"v": float(v % 7)})
+    >>> again = restore_scorer(scorer.snapshot())
+    >>> again.process_one({"v": 3.0}) == scorer.process_one({"v": 3.0})
+    True
+    >>> restore_scorer(b"not a snapshot")
+    Traceback (most recent call last):
+    ...
+    detectors.state.StateFormatError: not a detector snapshot: header ...
     """
     obj = state.loads(blob)
     if not isinstance(obj, Scorer):

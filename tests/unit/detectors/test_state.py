@@ -118,3 +118,20 @@ def test_foreign_bytes_fail_clearly(blob, message):
 def test_restore_scorer_rejects_other_objects():
     with pytest.raises(StateFormatError, match="not a Scorer"):
         restore_scorer(state.dumps(RandomCutForest()))
+
+
+def test_state_pickled_before_the_compact_history_still_loads():
+    from collections import deque
+
+    cal = ScoreCalibrator(quantile=0.9, warmup=0, window=5)
+    for s in (3.0, 1.0, 2.0):
+        cal.update(s)
+    old = dict(cal.__dict__)
+    for name in ("_ring", "_pos", "_sorted"):
+        del old[name]
+    old["_recent"] = deque([3.0, 1.0, 2.0])
+    again = ScoreCalibrator.__new__(ScoreCalibrator)
+    again.__setstate__(old)
+    assert again.grade(2.5) == cal.grade(2.5) == 2 / 3
+    again.update(9.0)
+    assert again.grade(10.0) == 1.0
