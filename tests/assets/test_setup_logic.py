@@ -1,0 +1,85 @@
+"""The pure parts of connector.assets and the setup command, on the shipped files."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+from pathlib import Path
+
+from connector.assets import (
+    Change,
+    channel_body,
+    diff_paths,
+    ism_body,
+    load_assets,
+    monitor_body,
+)
+from connector.commands import setup
+
+_spec = importlib.util.spec_from_file_location("assets_kit", Path(__file__).with_name("_kit.py"))
+kit = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(kit)
+
+
+def test_load_assets_keeps_only_the_chosen_scenarios():
+    assets = load_assets(kit.ROOT, ["tolls"])
+    assert list(assets.index_templates) == ["tolls"]
+    assert list(assets.monitors) == ["outliers-tolls-window-score"]
+    assert list(assets.dashboards) == ["tolls"]
+    assert list(assets.component_templates) == ["outlier-fields"]
+    everything = load_assets(kit.ROOT)
+    assert sorted(everything.index_templates) == sorted(kit.SCENARIOS)
+
+
+def test_ism_body_sets_the_retention_and_drops_meta():
+    doc = load_assets(kit.ROOT).ism_policies["outliers-retention"]
+    body = ism_body(doc, "7d")
+    assert set(body) == {"policy"}
+    assert "${RETENTION}" not in json.dumps(body) and '"7d"' in json.dumps(body)
+
+
+def test_channel_body_sets_the_url_without_touching_the_file():
+    doc = load_assets(kit.ROOT).channel
+    body = channel_body(doc, "http://receiver:8080/hook")
+    assert body["config"]["webhook"]["url"] == "http://receiver:8080/hook"
+    assert "_meta" not in body and doc["config"]["webhook"]["url"] == "${WEBHOOK_URL}"
+
+
+def test_monitor_without_a_channel_keeps_its_triggers_but_no_actions():
+    monitor = load_assets(kit.ROOT).monitors["outliers-tolls-window-score"]
+    bare = monitor_body(monitor, with_actions=False)
+    assert [next(iter(t.values()))["actions"] for t in bare["triggers"]] == [[], []]
+    assert all(next(iter(t.values()))["actions"] for t in monitor["triggers"]), "no mutation"
+    assert monitor_body(monitor, with_actions=True) == monitor
+
+
+def test_diff_ignores_server_added_fields_but_sees_changed_and_missing_ones():
+    desired = {"name": "m", "triggers": [{"t": {"name": "a", "actions": [{"name": "p"}]}}],
+               "settings": {"index": {"number_of_shards": 1}}}
+    server = {"name": "m", "id": "x1", "last_update_time": 5, "schema_version": 8,
+              "triggers": [{"t": {"id": "t1", "name": "a",
+                                  "actions": [{"id": "a1", "name": "p"}]}}],
+              "settings": {"index": {"number_of_shards": "1", "uuid": "u"}}}
+    assert diff_paths(desired, server) == []
+    server["triggers"][0]["t"]["name"] = "b"
+    del server["settings"]["index"]["number_of_shards"]
+    assert diff_paths(desired, server) == ["triggers[0].t.name",
+                                           "settings.index.number_of_shards"]
+
+
+def test_change_lines_are_readable():
+    assert str(Change("monitor", "m", "skip", "no alerting")) == "skip      monitor m: no alerting"
+    assert str(Change("index-template", "t", "unchanged")) == "unchanged index-template t"
+
+
+def test_setup_parser_defaults_and_options():
+    parser = argparse.ArgumentParser()
+    setup.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["setup", "--dry-run", "--scenario", "tolls", "--tenant", "global",
+                              "--url", "https://search:9200", "--user", "u", "--insecure"])
+    assert args.dry_run and args.scenarios == ["tolls"] and args.tenant == "global"
+    assert args.retention == "30d" and args.func is setup.run
+    client = setup.client_from_args(args)
+    conn = client.transport.connection_pool.connections[0]
+    assert conn.host == "https://search:9200" and conn.use_ssl
