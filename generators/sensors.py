@@ -1,6 +1,6 @@
 """Sensors (SCENARIOS.md §5): one JSON reading per message, about 5 records/s, 151 sensors.
 
-Each sensor has its own baseline in 20..120 °C with a slow daily-like wave and 0.5 °C noise;
+Each sensor has its own baseline in 20..120 °C with a slow 6-hour ±1 °C wave and 0.5 °C noise;
 status is OK 97 %, WARN 2.5 %, FAIL 0.5 %. Anomaly kinds, at fixed sizes (``default`` /
 ``subtle``), on the sensor of the record where the episode starts (episodes on different
 sensors may overlap):
@@ -33,6 +33,7 @@ SIZES = {
 }
 LENGTH = {"spike": 1, "drift": 20, "stuck": 30}
 STATUS = {"OK": 0.97, "WARN": 0.025, "FAIL": 0.005}
+WAVE_PERIOD = 6 * 3600.0  # a slow cycle of ±1 °C on top of each baseline
 
 
 def records(
@@ -67,7 +68,7 @@ def records(
     for n in range(count) if count is not None else _forever():
         ts = t0 + n / rate
         sensor = rng.randrange(sensors)
-        wave = 2.0 * math.sin(2 * math.pi * ts / 3600.0 + phase[sensor])
+        wave = 1.0 * math.sin(2 * math.pi * ts / WAVE_PERIOD + phase[sensor])
         temp = baseline[sensor] + wave + rng.gauss(0.0, 0.5)
         status = pick(rng, STATUS)
         if sensor not in episodes and rng.random() < anomaly_rate:
