@@ -101,7 +101,7 @@ def build_runner(
     from connector.transform import build_transform, render_event
 
     if cfg.source.kind == "file":
-        source: Any = FileSource(cfg.source.path or "-", name=cfg.name, batch_size=batch_size,
+        source: Any = FileSource(cfg.source.path or "-", batch_size=batch_size,
                                  poll_timeout=poll_timeout)
     else:
         source = KafkaSource(

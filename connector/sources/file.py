@@ -2,8 +2,10 @@
 
 Useful for ``kubectl logs -f pod | outlier-connector run pipeline.yaml`` or replaying a
 ``kafka-console-consumer`` capture. A line's position is ``(name, 0, line_number)`` with
-line numbers from 0, so its document id is as deterministic as a Kafka record's. There is
-no offset store: :meth:`FileSource.commit` only remembers how far the runner got.
+line numbers from 0. The name never equals a Kafka topic (``file-<stem>`` for a file,
+``stdin-<UTC start time>`` for stdin), so line ids cannot collide with record ids in the
+same index: replaying the same file rewrites nothing (409s), while each stdin run is new.
+There is no offset store: :meth:`FileSource.commit` only remembers how far the runner got.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ class FileSource:
     path
         A file path, or ``"-"`` for stdin.
     name
-        The "topic" name used in positions and ids (default: ``stdin`` or the file's stem).
+        The "topic" name used in positions and ids (default: ``file-<stem>`` or
+        ``stdin-<YYYYmmddTHHMMSS>``).
     batch_size
         Most lines returned by one :meth:`consume`.
     poll_timeout
@@ -58,7 +61,8 @@ class FileSource:
             stream = sys.stdin.buffer if path == "-" else open(path, "rb")
         self._stream = stream
         stem = os.path.splitext(os.path.basename(path))[0]
-        self.name = name or ("stdin" if path == "-" else stem)
+        started = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        self.name = name or (f"stdin-{started}" if path == "-" else f"file-{stem}")
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self._line = 0

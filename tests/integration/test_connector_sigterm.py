@@ -75,3 +75,37 @@ def test_sigterm_flushes_commits_and_exits_zero(
     assert summary["records"] == committed and summary["indexed"] == committed
     # everything committed is indexed, and nothing was indexed past the commit
     assert doc_offsets(opensearch, index) == list(range(committed))
+
+
+def test_a_killed_connector_restarts_without_gap_or_duplicate(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    total = 5000
+    produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(total)])
+    command = [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+               "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
+               "--opensearch-url", opensearch_url, "--batch-size", "100"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(lambda: _count(opensearch, index) >= 1000, timeout=60), "no progress"
+        proc.kill()  # no chance to flush or commit
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    committed = committed_offsets(kafka_bootstrap, group, topic)[0]
+    assert committed < total
+    written = doc_offsets(opensearch, index)
+    assert set(range(max(committed, 0))) <= set(written)  # commits never passed the writes
+
+    rerun = subprocess.run([*command, "--max-records", str(total - max(committed, 0))],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout.strip().splitlines()[-1])
+    # records written but not committed before the kill come back as 409s, not as copies
+    assert summary["indexed"] + summary["duplicates"] == total - max(committed, 0)
+    assert doc_offsets(opensearch, index) == list(range(total))
+    assert committed_offsets(kafka_bootstrap, group, topic) == {0: total}

@@ -17,7 +17,8 @@ def test_file_lines_keep_their_line_numbers_and_skip_blanks(tmp_path):
     while not src.exhausted:
         batches.append([(r.topic, r.offset, r.value) for r in src.consume()])
     batches = [b for b in batches if b]
-    assert batches == [[("capture", 0, b"a")], [("capture", 2, b"b"), ("capture", 3, b"c")]]
+    assert batches == [[("file-capture", 0, b"a")],
+                       [("file-capture", 2, b"b"), ("file-capture", 3, b"c")]]
 
 
 def test_pipe_returns_what_arrived_without_waiting_for_a_full_batch():
