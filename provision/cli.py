@@ -29,8 +29,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.action == "up":
             found = stack.servers(start=True)
-            for line in stack.status():
-                print(line)
+            if found.started_by_us:
+                for line in stack.status():
+                    print(line)
+            else:
+                print("both servers named by OUTLIER_KAFKA_BOOTSTRAP / OUTLIER_OPENSEARCH_URL:")
+                print("nothing provisioned")
             print(f"kafka_bootstrap={found.kafka_bootstrap} opensearch_url={found.opensearch_url}")
         elif args.action == "down":
             for line in stack.down():
