@@ -18,8 +18,9 @@ from __future__ import annotations
 import copy
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -167,33 +168,29 @@ def available_plugins(client: OpenSearch) -> dict[str, str | None]:
     return out
 
 
-def _put_named(client, kind, name, url, desired, current, dry_run, params=None) -> Change:
-    if current is not None:
-        paths = diff_paths(desired, current)
-        if not paths:
-            return Change(kind, name, "unchanged")
-        detail = "differs at " + ", ".join(paths[:5])
-        action = "update"
-    else:
-        detail, action = "", "create"
+def _reconcile(kind: str, name: str, desired: dict, current: dict | None, dry_run: bool,
+               create: Callable[[], Any], update: Callable[[], Any] | None = None) -> Change:
+    """Compare ``desired`` with ``current``; call ``create`` or ``update`` unless no change."""
+    paths = diff_paths(desired, current) if current is not None else []
+    if current is not None and not paths:
+        return Change(kind, name, "unchanged")
+    action = "update" if current is not None else "create"
     if not dry_run:
-        _call(client, "PUT", url, body=desired, params=params)
-    return Change(kind, name, action, detail)
+        (update if action == "update" and update else create)()
+    return Change(kind, name, action, "differs at " + ", ".join(paths[:5]) if paths else "")
 
 
 def _apply_templates(client: OpenSearch, assets: Assets, dry_run: bool) -> list[Change]:
     out = []
-    for name, body in assets.component_templates.items():
-        got = _get(client, f"/_component_template/{name}")
-        current = got["component_templates"][0]["component_template"] if got else None
-        out.append(_put_named(client, "component-template", name,
-                              f"/_component_template/{name}", body, current, dry_run))
-    for stem, body in assets.index_templates.items():
-        name = f"outliers-{stem}"
-        got = _get(client, f"/_index_template/{name}")
-        current = got["index_templates"][0]["index_template"] if got else None
-        out.append(_put_named(client, "index-template", name, f"/_index_template/{name}",
-                              body, current, dry_run))
+    named = [("component-template", "_component_template", "component_templates", n, b)
+             for n, b in assets.component_templates.items()]
+    named += [("index-template", "_index_template", "index_templates", f"outliers-{n}", b)
+              for n, b in assets.index_templates.items()]
+    for kind, api, key, name, body in named:
+        got = _get(client, f"/{api}/{name}")
+        current = got[key][0][key[:-1]] if got else None
+        put = partial(_call, client, "PUT", f"/{api}/{name}", body=body)
+        out.append(_reconcile(kind, name, body, current, dry_run, put))
     return out
 
 
@@ -206,13 +203,11 @@ def ism_body(doc: dict, retention: str) -> dict:
 def _apply_ism(client: OpenSearch, assets: Assets, retention: str, dry_run: bool) -> list[Change]:
     out = []
     for name, doc in assets.ism_policies.items():
-        desired = ism_body(doc, retention)
-        got = _get(client, f"/_plugins/_ism/policies/{name}")
-        params = None
-        if got is not None:
-            params = {"if_seq_no": got["_seq_no"], "if_primary_term": got["_primary_term"]}
-        out.append(_put_named(client, "ism-policy", name, f"/_plugins/_ism/policies/{name}",
-                              desired, got, dry_run, params))
+        desired, url = ism_body(doc, retention), f"/_plugins/_ism/policies/{name}"
+        got = _get(client, url)
+        params = got and {"if_seq_no": got["_seq_no"], "if_primary_term": got["_primary_term"]}
+        put = partial(_call, client, "PUT", url, body=desired, params=params or None)
+        out.append(_reconcile("ism-policy", name, desired, got, dry_run, put))
     return out
 
 
@@ -228,17 +223,10 @@ def _apply_channel(client: OpenSearch, doc: dict, url: str, dry_run: bool) -> Ch
     cid = desired["config_id"]
     got = _get(client, f"/_plugins/_notifications/configs/{cid}")
     current = got["config_list"][0] if got and got.get("config_list") else None
-    if current is None:
-        if not dry_run:
-            _call(client, "POST", "/_plugins/_notifications/configs", body=desired)
-        return Change("channel", cid, "create")
-    paths = diff_paths(desired, current)
-    if not paths:
-        return Change("channel", cid, "unchanged")
-    if not dry_run:
-        _call(client, "PUT", f"/_plugins/_notifications/configs/{cid}",
-              body={"config": desired["config"]})
-    return Change("channel", cid, "update", "differs at " + ", ".join(paths[:5]))
+    create = partial(_call, client, "POST", "/_plugins/_notifications/configs", body=desired)
+    update = partial(_call, client, "PUT", f"/_plugins/_notifications/configs/{cid}",
+                     body={"config": desired["config"]})
+    return _reconcile("channel", cid, desired, current, dry_run, create, update)
 
 
 def monitor_body(monitor: dict, with_actions: bool) -> dict:
@@ -250,40 +238,29 @@ def monitor_body(monitor: dict, with_actions: bool) -> dict:
     return body
 
 
-def _find_monitor(client: OpenSearch, name: str) -> tuple[str, dict] | None:
+def _find_monitor(client: OpenSearch, name: str) -> tuple[str | None, dict | None]:
     query = {"size": 10, "query": {"bool": {"filter": [
         {"term": {"monitor.name.keyword": name}}]}}}
     try:
         res = _call(client, "POST", "/_plugins/_alerting/monitors/_search", body=query)
     except NotFoundError:  # the scheduled-jobs index does not exist yet: no monitors
-        return None
-    hits = [h for h in res["hits"]["hits"] if h["_source"].get("monitor", h["_source"])
-            .get("name") == name]
+        return None, None
+    hits = [(h["_id"], h["_source"].get("monitor", h["_source"])) for h in res["hits"]["hits"]]
+    hits = [(mid, m) for mid, m in hits if m.get("name") == name]
     if len(hits) > 1:
         logger.warning("monitor name=%s found %d times; updating the first", name, len(hits))
-    if not hits:
-        return None
-    return hits[0]["_id"], hits[0]["_source"].get("monitor", hits[0]["_source"])
+    return hits[0] if hits else (None, None)
 
 
 def _apply_monitors(client, assets, with_actions: bool, dry_run: bool) -> list[Change]:
     out = []
     for name, monitor in assets.monitors.items():
         desired = monitor_body(monitor, with_actions)
-        found = _find_monitor(client, name)
-        if found is None:
-            if not dry_run:
-                _call(client, "POST", "/_plugins/_alerting/monitors", body=desired)
-            out.append(Change("monitor", name, "create"))
-            continue
-        mid, current = found
-        paths = diff_paths(desired, current)
-        if not paths:
-            out.append(Change("monitor", name, "unchanged"))
-            continue
-        if not dry_run:
-            _call(client, "PUT", f"/_plugins/_alerting/monitors/{mid}", body=desired)
-        out.append(Change("monitor", name, "update", "differs at " + ", ".join(paths[:5])))
+        mid, current = _find_monitor(client, name)
+        create = partial(_call, client, "POST", "/_plugins/_alerting/monitors", body=desired)
+        update = partial(_call, client, "PUT", f"/_plugins/_alerting/monitors/{mid}",
+                         body=desired)
+        out.append(_reconcile("monitor", name, desired, current, dry_run, create, update))
     return out
 
 
