@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     for line in result.events:
         print(f"  {line}")
     print(format_table(result.verdicts))
-    print(f"worker logs: {result.checkpoint['workdir']}")
+    print("checkpoint figures (workers that exited cleanly):")
+    for key, value in result.checkpoint.items():
+        print(f"  {key}: {value}")
     if args.json:
         print(json.dumps({k: asdict(v) for k, v in result.verdicts.items()}))
     return 0 if result.verdicts["faulted"].ok else 1

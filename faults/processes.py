@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 __all__ = ["Worker"]
@@ -73,6 +75,28 @@ class Worker:
             logger.warning("worker did not stop, killing name=%s", self.name)
             self.kill()
             return self.proc.returncode
+
+    def logs(self) -> list[Path]:
+        return [self.log_dir / f"{self.name}-{n}.log" for n in range(1, self.starts + 1)]
+
+    def wait_for_log(self, text: str, timeout: float) -> bool:
+        """Wait until the current incarnation's log contains ``text`` (e.g. an assignment)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.starts and text in self.logs()[-1].read_text(errors="replace"):
+                return True
+            time.sleep(0.5)
+        return False
+
+    def summaries(self) -> list[dict]:
+        """The JSON summary line of each incarnation that stopped cleanly."""
+        out = []
+        for path in self.logs():
+            for line in reversed(path.read_text(errors="replace").splitlines()):
+                if line.startswith("{"):
+                    out.append(json.loads(line))
+                    break
+        return out
 
     def wait(self, timeout: float) -> int | None:
         if self.proc is None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -136,7 +137,8 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     actions: dict[str, Callable[[], str]] = {
         "kill a": lambda: (a.kill(), time.sleep(1.0), a.start()) and "SIGKILL, restarted",
         "join b": lambda: b.start() and "started",
-        "leave b": lambda: f"SIGTERM, exit {b.stop()}",
+        "leave b": lambda: (f"assigned={b.wait_for_log('partition assigned', 60)}, "
+                            f"SIGTERM, exit {b.stop()}"),
         "cut opensearch": lambda: proxy.cut() or "proxy cut",
         "restore opensearch": lambda: proxy.restore() or "proxy restored",
         "restart kafka": _restart_kafka,
@@ -169,7 +171,10 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
                                                                 ref_errors), ref_scores),
             "faulted": verify(expected, run_docs, run_errors, ref_scores),
         }
-        return SuiteResult(verdicts, log, {"workdir": str(work), "failed": producing.failed})
+        figures = checkpoint_figures([s for w in (a, b) for s in w.summaries()])
+        figures.update(assignment_figures([p for w in (a, b) for p in w.logs()]))
+        figures.update(workdir=str(work), input_failed=producing.failed)
+        return SuiteResult(verdicts, log, figures)
     finally:
         for w in (a, b):
             w.stop(30)
@@ -178,6 +183,52 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
             delete_topics(servers.kafka_bootstrap, [topic, errors, ref_errors])
             for idx in (index, ref_index):
                 client.indices.delete(index=idx, ignore_unavailable=True)
+
+
+def checkpoint_figures(summaries: list[dict]) -> dict[str, Any]:
+    """Snapshot and restore figures summed over the workers' clean-exit summaries.
+
+    Examples
+    --------
+    >>> s = {"checkpoint": {"snapshots": 4, "snapshot_bytes": 400, "snapshot_seconds": 0.2,
+    ...      "restores": 2, "restore_seconds": 0.1, "replayed": 10, "replay_seconds": 0.5}}
+    >>> checkpoint_figures([s, s])["snapshot_ms_avg"]
+    50.0
+    """
+    total: dict[str, float] = {}
+    for summary in summaries:
+        for key, value in summary.get("checkpoint", {}).items():
+            total[key] = total.get(key, 0) + value
+    snaps, restores = total.get("snapshots", 0), total.get("restores", 0)
+    return {
+        "clean_exits": len(summaries), **total,
+        "snapshot_bytes_avg": total.get("snapshot_bytes", 0) / snaps if snaps else None,
+        "snapshot_ms_avg": 1000 * total.get("snapshot_seconds", 0) / snaps if snaps else None,
+        "restore_ms_avg": 1000 * total.get("restore_seconds", 0) / restores if restores else None,
+    }
+
+
+_ASSIGNED = re.compile(
+    r"partition assigned .*replayed=(\d+) restore_s=([\d.]+) total_s=([\d.]+)")
+
+
+def assignment_figures(logs: list[Path]) -> dict[str, Any]:
+    """Restore times per partition assignment, from every incarnation's log (killed ones too).
+
+    ``restore`` is reading and decoding the state; ``resume`` adds the replay of the gap.
+    """
+    rows = []
+    for path in logs:
+        for m in _ASSIGNED.finditer(path.read_text(errors="replace")):
+            rows.append((int(m[1]), float(m[2]), float(m[3])))
+    if not rows:
+        return {"assignments": 0}
+    return {
+        "assignments": len(rows),
+        "restore_ms_max": round(1000 * max(r[1] for r in rows), 1),
+        "resume_ms_max": round(1000 * max(r[2] for r in rows), 1),
+        "replayed_records_max": max(r[0] for r in rows),
+    }
 
 
 def _drain(client: Any, index: str, good: int, timeout: float) -> None:
