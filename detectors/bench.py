@@ -8,7 +8,8 @@ processes on a shared machine inflate them less; wall time is printed alongside.
 - score+learn: microseconds per record of ``score_one`` then ``learn_one`` on the bare
   detector, and of ``Scorer.process_one`` (adds calibration, feature preparation and the
   assessment), on a seeded 3-feature Gaussian stream after warm-up;
-- explain: microseconds per flagged record of :func:`detectors.explain_one`;
+- explain: microseconds per flagged record of :func:`detectors.explain_one` as the scorer
+  calls it (one field pushed far out, the others normal);
 - keyed model size: pickled bytes (raw and zlib) of a mature keyed model (sample full) and
   resident memory (RSS) growth per model over many models;
 - snapshot/restore of a scorer holding 10,000 mature keyed models.
@@ -29,6 +30,7 @@ from typing import Any
 from . import state
 from .defaults import DEFAULT_HST, DEFAULT_KEYED, DEFAULT_KEYED_RCF, DEFAULT_RCF, KINESIS_RCF
 from .explain import explain_one
+from .keyed import KeyedModels
 from .models import build_detector, build_filter
 from .scorer import build_scorer
 
@@ -51,7 +53,7 @@ def _stream(n: int, seed: int = 0) -> list[dict[str, float]]:
     return [{"a": rng.gauss(0, 1), "b": rng.gauss(10, 2), "c": rng.random()} for _ in range(n)]
 
 
-def _per_record_us(fn: Callable[[dict], Any], data: list[dict]) -> float:
+def _per_record_us(fn: Callable[[Any], Any], data: list[Any]) -> float:
     """CPU microseconds per record of this process (the 2-core box is shared; CPU time
     is far steadier than wall time under load)."""
     start = time.process_time()
@@ -81,9 +83,12 @@ def bench_speed(spec: Mapping[str, Any], n: int) -> dict[str, float]:
     for x in warm:
         scorer.process_one(x)
     full = _per_record_us(scorer.process_one, data)
-    means = {"a": 0.0, "b": 10.0, "c": 0.5}
+    unit = scorer._single
     odd = [{**x, "b": x["b"] + 25.0} for x in data[: min(n, 2000)]]
-    explain = _per_record_us(lambda x: explain_one(det, x, means), odd)
+    scored = [(x, unit.score_one(x)) for x in odd]  # the scorer explains a scored record
+    explain = _per_record_us(
+        lambda xs: explain_one(unit.anomaly_detector, xs[0], unit.feature_means, xs[1],
+                               unit.feature_spreads), scored)
     return {"score_learn_us": bare, "process_one_us": full, "explain_us": explain}
 
 
@@ -95,6 +100,7 @@ def bench_keyed_size(spec: Mapping[str, Any], n_models: int) -> dict[str, float]
     for x in data:
         mature.learn_score(x, mature.score_one(x), False)
     blob = pickle.dumps(mature, protocol=pickle.HIGHEST_PROTOCOL)
+    estimate = KeyedModels(proto).measure(mature)
     gc.collect()
     before = _rss()
     models = [pickle.loads(blob) for _ in range(n_models)]  # noqa: S301 (our own bytes)
@@ -102,7 +108,7 @@ def bench_keyed_size(spec: Mapping[str, Any], n_models: int) -> dict[str, float]
     rss = (_rss() - before) / n_models
     _KEEP.append(models)  # freed pages would be reused by the next measurement
     return {"pickle_bytes": len(blob), "zlib_bytes": len(zlib.compress(blob, 1)),
-            "rss_bytes": rss}
+            "rss_bytes": rss, "estimate_bytes": estimate}
 
 
 def bench_restore(
@@ -150,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("DEFAULT_KEYED_RCF", "DEFAULT_RCF", "DEFAULT_HST"):
         k = bench_keyed_size(CONFIGS[name], 200 if args.quick else 1000)
         print(f"keyed model size   {name}: pickle {k['pickle_bytes'] / 1e3:.1f} KB, zlib "
-              f"{k['zlib_bytes'] / 1e3:.1f} KB, RSS {k['rss_bytes'] / 1e3:.1f} KB per model")
+              f"{k['zlib_bytes'] / 1e3:.1f} KB, RSS {k['rss_bytes'] / 1e3:.1f} KB, pool estimate "
+              f"{k['estimate_bytes'] / 1e3:.1f} KB per model")
     _KEEP.clear()
     gc.collect()
     for compress in (None, True):

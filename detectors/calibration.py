@@ -189,6 +189,7 @@ class CalibratedFilter(base.AnomalyFilter):
         # running mean of every input field: imputation and expected values in explanations;
         # a bare RCF keeps them already, so the hot path does not compute them twice
         self._means: dict[str, float] = {}
+        self._vars: dict[str, float] = {}
         self._n_learned = 0
         self._ready = False
         self._rcf_means = isinstance(anomaly_detector, RandomCutForest)
@@ -198,6 +199,7 @@ class CalibratedFilter(base.AnomalyFilter):
         st.setdefault("_ready", False)
         st.setdefault("_rcf_means", False)
         st.setdefault("_means", st.pop("feature_means", {}))
+        st.setdefault("_vars", {})
         self.__dict__.update(st)
 
     @property
@@ -206,6 +208,12 @@ class CalibratedFilter(base.AnomalyFilter):
         if self._rcf_means:
             return self.anomaly_detector.feature_means
         return self._means
+
+    @property
+    def feature_spreads(self) -> dict[str, float]:
+        """Running standard deviation of every numeric input field (empty for a bare RCF,
+        whose explanations do not need it)."""
+        return {name: math.sqrt(v) for name, v in self._vars.items()}
 
     @property
     def detector_ready(self) -> bool:
@@ -245,11 +253,17 @@ class CalibratedFilter(base.AnomalyFilter):
         if not self._rcf_means:
             self._n_learned += 1
             inv = 1.0 / min(self._n_learned, self.window)
-            means = self._means
+            means, variances = self._means, self._vars
             for name, value in x.items():
                 if isinstance(value, (int, float)):
                     mean = means.get(name)
-                    means[name] = value if mean is None else mean + (value - mean) * inv
+                    if mean is None:
+                        means[name], variances[name] = value, 0.0
+                        continue
+                    diff = value - mean
+                    step = diff * inv
+                    means[name] = mean + step
+                    variances[name] = (1.0 - inv) * (variances[name] + diff * step)
         if not (self.protect_anomaly_detector and flag):
             self.anomaly_detector.learn_one(x, **learn_kwargs)
 

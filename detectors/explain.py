@@ -42,12 +42,14 @@ def _rcf(rcf: RandomCutForest, x: dict, expected: dict[str, float]) -> dict[str,
     return out
 
 
-def _perturbation(model: Any, x: dict, expected: dict[str, float], score: float) -> dict:
+def _perturbation(
+    model: Any, x: dict, expected: dict[str, float], score: float, spread: dict[str, float]
+) -> dict:
     drops: dict[str, float] = {}
     for name, value in x.items():
         mean = expected.get(name)
-        if mean is None or value == mean:
-            drops[name] = 0.0
+        if mean is None or abs(value - mean) <= spread.get(name, 0.0):
+            drops[name] = 0.0  # within one spread of its mean: not what made the record odd
             continue
         drops[name] = max(0.0, score - model.score_one({**x, name: mean}))
     total = sum(drops.values())
@@ -64,7 +66,11 @@ def _perturbation(model: Any, x: dict, expected: dict[str, float], score: float)
 
 
 def explain_one(
-    model: Any, x: dict, expected: dict[str, float] | None = None, score: float | None = None
+    model: Any,
+    x: dict,
+    expected: dict[str, float] | None = None,
+    score: float | None = None,
+    spread: dict[str, float] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Explain the score of ``x``: ``{field: {"attribution", "direction", "expected"}}``.
 
@@ -83,6 +89,9 @@ def explain_one(
         Expected value per field (e.g. running means); needed for perturbation.
     score
         The record's score if already known (saves one scoring).
+    spread
+        Typical deviation per field (e.g. running standard deviations). Perturbation skips
+        fields within one spread of their expected value (share 0), saving one scoring each.
 
     Examples
     --------
@@ -110,7 +119,7 @@ def explain_one(
         return {}
     if score is None:
         score = model.score_one(x)
-    return _perturbation(model, x, expected, score)
+    return _perturbation(model, x, expected, score, spread or {})
 
 
 def top_of(explanation: dict[str, dict[str, Any]] | None) -> tuple[str | None, str | None]:

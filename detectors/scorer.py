@@ -92,7 +92,9 @@ class Scorer:
         grade, flag, confidence, warming = unit.assess_score(score)
         a = Assessment(score, grade, flag, confidence, warming, skey, self.model)
         if flag:
-            a.explanation = explain_one(unit.anomaly_detector, xf, unit.feature_means, score)
+            a.explanation = explain_one(
+                unit.anomaly_detector, xf, unit.feature_means, score, unit.feature_spreads
+            )
             a.top_field, a.direction = top_of(a.explanation)
         unit.learn_score(xf, score, flag)
         return a
