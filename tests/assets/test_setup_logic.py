@@ -83,3 +83,29 @@ def test_setup_parser_defaults_and_options():
     client = setup.client_from_args(args)
     conn = client.transport.connection_pool.connections[0]
     assert conn.host == "https://search:9200" and conn.use_ssl
+
+
+def test_saved_object_upload_is_a_well_formed_multipart_file_field():
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    path = kit.ROOT / "dashboards" / "tolls.ndjson"
+    body, boundary = setup._multipart(path)
+    head = f"Content-Type: multipart/form-data; boundary={boundary}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    parts = list(message.iter_parts())
+    assert len(parts) == 1
+    part = parts[0]
+    assert part.get_param("name", header="content-disposition") == "file"
+    assert part.get_filename() == "tolls.ndjson", "Dashboards rejects files not ending .ndjson"
+    assert part.get_payload(decode=True) == path.read_bytes()
+
+
+def test_dry_run_import_lists_each_bundle_without_a_request():
+    args = argparse.Namespace(dashboards_url="http://127.0.0.1:9", dry_run=True, tenant=None,
+                              user=None, password=None, ca_certs=None, insecure=False)
+    files = load_assets(kit.ROOT).dashboards
+    lines = setup.import_saved_objects(args, files)
+    counts = {p.stem: len(kit.load_ndjson(p)) for p in files.values()}
+    assert lines == [f"import    saved-objects {s}.ndjson: {n} objects (overwrite)"
+                     for s, n in counts.items()]
