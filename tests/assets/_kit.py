@@ -160,9 +160,9 @@ def vis_request(vis_state: dict, query: str, interval: str = "1m") -> dict:
     aggs = leaf
     for agg in reversed(buckets):
         p = agg["params"]
+        order_id = p.get("orderBy", "1")
+        counted = any(a["id"] == order_id and a["type"] == "count" for a in vis_state["aggs"])
         if agg["type"] == "terms":
-            order_id = p.get("orderBy", "1")
-            counted = any(a["id"] == order_id and a["type"] == "count" for a in vis_state["aggs"])
             body = {"terms": {"field": p["field"], "size": p["size"],
                               "order": {"_count" if counted else order_id: p["order"]}}}
         elif agg["type"] == "date_histogram":
@@ -172,8 +172,11 @@ def vis_request(vis_state: dict, query: str, interval: str = "1m") -> dict:
             body = {"histogram": {"field": p["field"], "interval": p["interval"]}}
         else:
             raise ValueError(f"bucket agg outside the shipped subset: {agg['type']}")
-        if aggs:
-            body["aggs"] = aggs
+        sub = dict(aggs)
+        if agg["type"] == "terms" and not counted:  # as Dashboards does: the ordering metric
+            sub[order_id] = leaf[order_id]  # is computed at this level too
+        if sub:
+            body["aggs"] = sub
         aggs = {agg["id"]: body}
     return {"size": 0, "query": kuery_to_dsl(query), "aggs": aggs}
 

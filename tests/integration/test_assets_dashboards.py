@@ -278,7 +278,7 @@ def test_visualization_aggregation_gives_the_known_answer(opensearch, filled, sc
 
 
 def test_the_exercises_questions_are_answered(opensearch, filled):
-    """The suspicious reviewers and the broken / rejecting pairs are exactly the injected ones."""
+    """Suspicious reviewers, the broken pair, the marked toll windows: exactly the injected."""
     index, docs = filled["reviews"]
     vis = {o["id"]: o for o in kit.load_ndjson(kit.ROOT / "dashboards" / "reviews.ndjson")}
     obj = vis["outliers-reviews-vis-suspicious-reviewers"]
@@ -299,6 +299,13 @@ def test_the_exercises_questions_are_answered(opensearch, filled):
     assert len(stopped) == 1 and stopped <= set(by_pair)
     assert by_pair[next(iter(stopped))]["5"] == 0, "the stopped pair's min flows is 0"
     assert len(by_pair) == 2, f"only the injected pairs changed: {sorted(by_pair)}"
+    index, docs = filled["tolls"]
+    vis = {o["id"]: o for o in kit.load_ndjson(kit.ROOT / "dashboards" / "tolls.ndjson")}
+    state = json.loads(vis["outliers-tolls-vis-anomalous-windows"]["attributes"]["visState"])
+    rows = kit.vis_rows(state, opensearch.search(index=index, body=kit.vis_request(state, "")))
+    marked = {r["4"] for r in rows if r["3"] == "true"}
+    assert marked == {FAILING, SURGING}, f"windows marked anomalous: {marked}"
+    assert {r["4"] for r in rows} == set(tolls.STATIONS), "every station's counts are shown"
 
 
 @pytest.mark.parametrize("scenario,obj", list(_objects("search")))
