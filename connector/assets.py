@@ -5,10 +5,11 @@ run changes nothing. The comparison is *desired-subset*: every key we ship must 
 the server with an equal value; keys only the server has (ids, timestamps, ``schema_version``,
 ``user``, defaults such as ``gap_policy``, retry policies) are ignored, and scalars compare by
 their string form because the server returns settings as strings (``"1"`` for ``1``).
+A key *removed* from a shipped file is not seen by this comparison: bump the file's
+``_meta.version`` (which is compared) and the whole body is PUT again.
 
-Plugin APIs (Alerting, Notifications, ISM) may be absent from a cluster; each is detected from
-``_cat/plugins`` and, should that list be unavailable, from a 400/404 on the endpoint. What is
-absent is reported as a ``skip`` change with the reason, never raised.
+Plugin APIs (Alerting, Notifications, ISM) may be absent: each is detected from ``_cat/plugins``
+or a 400/404 on its endpoint, and reported as a ``skip`` change with the reason, never raised.
 
 Blocking: every call is a synchronous HTTP request through the given opensearch-py client.
 """
@@ -74,10 +75,8 @@ def load_assets(root: Path, scenarios: Iterable[str] | None = None) -> Assets:
     """Read ``opensearch/`` and ``dashboards/`` under ``root``; keep only ``scenarios``."""
     keep = set(scenarios or SCENARIOS)
     osd = root / "opensearch"
-    monitors = {}
-    for stem, doc in _read_dir(osd / "monitors").items():
-        if stem in keep:
-            monitors[doc["monitor"]["name"]] = doc["monitor"]
+    monitors = {d["monitor"]["name"]: d["monitor"]
+                for stem, d in _read_dir(osd / "monitors").items() if stem in keep}
     channel_file = osd / "channels" / "webhook.json"
     return Assets(
         component_templates=_read_dir(osd / "component-templates"),
