@@ -23,7 +23,7 @@ from connector.sinks.opensearch import OpenSearchSink
 from connector.sources.file import FileSource
 from connector.sources.kafka import KafkaSource, consumer_settings
 
-__all__ = ["build_runner", "load_config", "opensearch_client", "patch_raw"]
+__all__ = ["build_runner", "enable_checkpoints", "load_config", "opensearch_client", "patch_raw"]
 
 
 def patch_raw(
@@ -133,3 +133,23 @@ def build_runner(
         events,
         max_backoff=max_backoff,
     )
+
+
+def enable_checkpoints(runner: Runner, cfg: PipelineConfig, *, snapshot_seconds: float = 10.0,
+                       snapshot_records: int = 100_000, warm_start: bool = False) -> Any:
+    """Keep model state per partition in OpenSearch (:mod:`connector.checkpoint`).
+
+    A restarted connector restores its models instead of warming up again. Returns the
+    checkpointer (its ``stats`` say what was restored and snapshotted).
+    """
+    from connector.checkpoint import SnapshotPolicy, build_checkpointer
+    from connector.state_store import StateStore
+
+    group = cfg.source.group_id or f"outliers-{cfg.name}"
+    store = StateStore(opensearch_client(cfg), f"{group}/{cfg.name}")
+    checkpointer = build_checkpointer(
+        cfg, store, policy=SnapshotPolicy(snapshot_seconds, snapshot_records),
+        warm_start=warm_start,
+    )
+    runner.use_checkpoints(checkpointer)
+    return checkpointer

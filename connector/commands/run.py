@@ -4,6 +4,9 @@ Stops on SIGINT/SIGTERM (after the current batch is written and committed), afte
 ``--max-records`` records, when a file source is exhausted, or after ``--idle-timeout``
 seconds without a record. Exit code 0 on a clean stop, 1 when a batch had to be left
 uncommitted (it is replayed by the next run), 2 for a config error.
+
+Model state is checkpointed per partition in OpenSearch (``outlier-connector-state``) for
+Kafka sources unless ``--no-state``: a restart restores the models instead of warming up.
 """
 
 from __future__ import annotations
@@ -34,11 +37,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--opensearch-url", help="override the OpenSearch host")
     p.add_argument("--input", metavar="PATH",
                    help="read lines from PATH ('-' for stdin) instead of Kafka")
+    p.add_argument("--no-state", action="store_true",
+                   help="do not keep model state in OpenSearch (models start cold on restart)")
+    p.add_argument("--snapshot-seconds", type=float, default=10.0,
+                   help="snapshot model state at most this often (per partition)")
+    p.add_argument("--warm-start", action="store_true",
+                   help="with no saved state, learn a partition's history before going live")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from connector.app import build_runner, load_config
+    from connector.app import build_runner, enable_checkpoints, load_config
 
     try:
         cfg = load_config(
@@ -50,6 +59,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         runner = build_runner(cfg, batch_size=args.batch_size)
+        if cfg.source.kind == "kafka" and not args.no_state:
+            enable_checkpoints(runner, cfg, snapshot_seconds=args.snapshot_seconds,
+                               warm_start=args.warm_start)
         runner.install_signal_handlers()
         stats = runner.run(max_records=args.max_records, idle_timeout=args.idle_timeout)
     except ConnectorError as exc:
