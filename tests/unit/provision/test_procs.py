@@ -32,11 +32,17 @@ def test_read_pid_tolerates_missing_and_garbage(tmp_path):
 
 @pytest.fixture
 def sleeper(tmp_path):
+    """A child whose command line carries a marker; yielded once it has exec'd (says ready)."""
     marker = tmp_path / "home-marker"
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(marker)])
+    code = "import time; print('ready', flush=True); time.sleep(60)"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(marker)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "ready"
     yield proc, str(marker)
     proc.kill()
     proc.wait()
+    proc.stdout.close()
 
 
 def test_is_ours_requires_the_marker_in_the_cmdline(sleeper):
