@@ -372,7 +372,14 @@ class Checkpointer:
                 continue
             began = self.clock()
             blob = st.snapshot()
-            self.store.put(tp[0], tp[1], st.offset, blob, FORMAT_NAME)
+            try:
+                self.store.put(tp[0], tp[1], st.offset, blob, FORMAT_NAME)
+            except StateStoreError as exc:
+                # Safe to go on: the stored state only lags, and the next restore replays
+                # the gap. The offsets are still committed (their documents are written).
+                logger.warning("state snapshot failed topic=%s partition=%s offset=%s "
+                               "error=%s", tp[0], tp[1], st.offset, exc)
+                continue
             self.stats.snapshots += 1
             self.stats.snapshot_bytes += len(blob)
             self.stats.snapshot_seconds += self.clock() - began

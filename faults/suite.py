@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -91,6 +92,13 @@ def _timeline(opts: SuiteOptions, duration: float, rng: random.Random) -> list[t
     return sorted(events)
 
 
+def _act(action: Callable[[], str], name: str, began: float, log: list[str]) -> None:
+    started = time.monotonic() - began
+    outcome = action()
+    log.append(f"t={started:7.1f}s {name}: {outcome} (done at {time.monotonic() - began:.1f}s)")
+    logger.info("fault %s", log[-1])
+
+
 def _restart_kafka() -> str:
     from provision import stack
     from provision.procs import stop
@@ -146,11 +154,17 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     try:
         producing = Producing(servers.kafka_bootstrap, topic, records, opts.rate).start()
         a.start()
+        threads = []
         for at, name in _timeline(opts, opts.records / opts.rate, random.Random(opts.seed)):
             time.sleep(max(0.0, began + at - time.monotonic()))
-            outcome = actions[name]()
-            log.append(f"t={time.monotonic() - began:7.1f}s {name}: {outcome}")
-            logger.info("fault %s", log[-1])
+            # each fault in its own thread: a slow one (a leave waiting for its worker) must
+            # not delay the next (the end of the outage)
+            thread = threading.Thread(target=_act, args=(actions[name], name, began, log))
+            thread.start()
+            threads.append(thread)
+        for thread in threads:
+            thread.join()
+        log.sort()
         producing.join()
         proxy.restore()
         good = sum(1 for _, fate in producing.expected.values() if fate == "good")
