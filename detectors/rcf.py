@@ -141,7 +141,7 @@ class RandomCutForest(base.AnomalyDetector):
             total = sum(point)
             if total - total == 0.0:  # no NaN or infinity among the values
                 return point
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             pass
         point = []
         means = self._means
@@ -149,7 +149,7 @@ class RandomCutForest(base.AnomalyDetector):
             v = x.get(name)
             try:
                 v = float(v)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 v = math.nan
             if not math.isfinite(v):
                 v = means[i] if means else 0.0

@@ -66,12 +66,19 @@ class Scorer:
 
     def _prepare(self, x: Mapping[str, Any], unit: CalibratedFilter) -> tuple[dict, str | None]:
         names = self.features if self.features is not None else sorted(x, key=str)
-        out: dict[str, float] = {}
+        try:  # fast path: every feature present, numeric and finite
+            out = {name: float(x[name]) for name in names}
+            total = sum(out.values())
+            if total - total == 0.0:
+                return out, None
+        except (KeyError, TypeError, ValueError, OverflowError):
+            pass
+        out = {}
         for name in names:
             value = x.get(name)
             try:
                 value = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 value = math.nan
             if not math.isfinite(value):
                 if self.missing == "reject":

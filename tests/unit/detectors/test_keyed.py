@@ -110,5 +110,6 @@ def test_missing_policy_from_detector_spec_and_validation():
 
 def test_never_an_exception_from_odd_records():
     scorer = build_scorer({"name": "rcf", "seed": 1}, features=["a", "b"])
-    for x in [{}, {"a": None}, {"a": [1]}, {"a": "1e3", "b": True}, {"zzz": 1.0}]:
+    for x in [{}, {"a": None}, {"a": [1]}, {"a": "1e3", "b": True}, {"zzz": 1.0},
+              {"a": 10**400, "b": 1.0}, {"a": 1e308, "b": 1e308}]:
         scorer.process_one(x)

@@ -71,7 +71,7 @@ def test_explicit_feature_order_and_extra_fields_ignored():
     assert rcf.score_one({"a": 0.0, "b": 0.0}) == rcf.score_one({"a": 0.0, "b": 0.0, "z": 1.0})
 
 
-@pytest.mark.parametrize("bad", [None, "n/a", math.nan, math.inf])
+@pytest.mark.parametrize("bad", [None, "n/a", math.nan, math.inf, 10**400, [1.0]])
 def test_missing_or_bad_value_is_imputed_with_the_running_mean(bad):
     rcf = RandomCutForest(seed=5)
     for x in _normal(500, seed=5):
