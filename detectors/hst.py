@@ -43,6 +43,7 @@ class UnitScaler(base.Transformer):
         self._stats: dict[str, list[float]] = {}
 
     def learn_one(self, x: dict) -> None:
+        """Update the running mean and variance of every field of ``x``."""
         for name, value in x.items():
             st = self._stats.get(name)
             if st is None:
@@ -53,6 +54,7 @@ class UnitScaler(base.Transformer):
             st[2] += delta * (value - st[1])
 
     def transform_one(self, x: dict) -> dict:
+        """Map every field of ``x`` into [0, 1] (unknown fields map to 0.5)."""
         out = {}
         for name, value in x.items():
             st = self._stats.get(name)

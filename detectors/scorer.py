@@ -88,7 +88,19 @@ class Scorer:
         return out, None
 
     def process_one(self, x: Mapping[str, Any], key: Hashable | None = None) -> Assessment:
-        """Score ``x`` with its key's model, calibrate, explain if flagged, then learn it."""
+        """Score ``x`` with its key's model, calibrate, explain if flagged, then learn it.
+
+        Blocks for tens of microseconds (see ``python -m detectors.bench``); a new key's
+        first record costs more, and much more for HST, whose trees River builds on the first
+        learn (about 0.1 s at the default size).
+
+        Examples
+        --------
+        >>> scorer = build_scorer({"name": "rcf", "n_trees": 10, "seed": 2}, {"threshold": 2.5})
+        >>> a = scorer.process_one({"rt": 0.1}, key="wp-login")
+        >>> a.score, a.flag, a.warming_up, a.key
+        (0.0, False, True, 'wp-login')
+        """
         unit = self._unit(key)
         xf, reason = self._prepare(x, unit)
         skey = None if key is None else str(key)
