@@ -100,8 +100,10 @@ class TailScore:
        (``n <= history``) are at or above the new one: 2 means "1 in 100", 3 "1 in 1000".
        One scale for every stream, whatever the detector or the data.
     2. *Peaks only*: a tail value that does not beat every tail value of the previous
-       ``suppress`` rows is reported as 0, so a sustained excursion alarms once, at its
-       start, and not on every row (NAB charges every row; operators see one alarm).
+       ``suppress`` rows by more than ``margin`` is reported as 0, so a sustained excursion
+       alarms once, at its start, and not on every row (NAB charges every row; operators
+       see one alarm). The margin stops a slow climb (each row a new maximum, each a hair
+       rarer than the last) from alarming on every row.
 
     Output is 0 for the first ``min_history`` rows. Memory is bounded by ``history``.
     :meth:`decide` flags ``tail >= threshold`` (default 3: rarer than 1 in 1000 and a new
@@ -115,6 +117,8 @@ class TailScore:
         Raw scores kept for the empirical distribution.
     suppress
         Rows a new peak must beat (0 disables the suppression).
+    margin
+        How much rarer (in log10 units) than those rows a new peak must be.
     min_history
         Rows before any output.
     threshold
@@ -142,12 +146,14 @@ class TailScore:
         inner: RowScorer,
         history: int = 20_000,
         suppress: int = 50,
+        margin: float = 0.0,
         min_history: int = 50,
         threshold: float = 3.0,
     ) -> None:
         self.inner = inner
         self.history = history
         self.suppress = suppress
+        self.margin = margin
         self.min_history = min_history
         self.threshold = threshold
         self._sorted: list[float] = []
@@ -168,7 +174,7 @@ class TailScore:
         peaks, row = self._peaks, self._row
         while peaks and peaks[0][0] < row - self.suppress:
             peaks.popleft()
-        out = tail if not peaks or tail > peaks[0][1] else 0.0
+        out = tail if not peaks or tail > peaks[0][1] + self.margin else 0.0
         while peaks and peaks[-1][1] <= tail:
             peaks.pop()
         peaks.append((row, tail))

@@ -105,3 +105,13 @@ def test_tail_score_without_suppression_and_bounded_history():
     assert out[:10] == [0.0] * 10
     assert all(v == pytest.approx(-np.log10(1 / 51)) for v in out[60:])
     assert len(t._sorted) == 50
+
+
+def test_tail_score_margin_stops_a_slow_climb_alarming_on_every_row():
+    raw = [float(i % 4) for i in range(200)] + [10.0 + 0.01 * i for i in range(20)]
+    plain = TailScore(_Fixed(raw), suppress=50, min_history=10)
+    strict = TailScore(_Fixed(raw), suppress=50, margin=0.05, min_history=10)
+    a = [plain.process(0.0) for _ in raw]
+    b = [strict.process(0.0) for _ in raw]
+    assert sum(v > 2 for v in a[200:]) == 20  # every row of the climb is a new maximum
+    assert sum(v > 2 for v in b[200:]) == 1  # with a margin only its first row alarms
