@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from provision import maven, versions
@@ -28,32 +29,53 @@ def load(layout: Layout) -> dict:
 
 
 def install_all(layout: Layout, java_home: Path, refresh: bool = False) -> dict:
-    """Install each plugin of ``versions.OPENSEARCH_PLUGINS`` that can be fetched."""
+    """Install each plugin of ``versions.OPENSEARCH_PLUGINS`` that can be fetched.
+
+    The zips are fetched two at a time (each ``mvn`` run mostly waits on the network), then
+    installed one by one with ``bin/opensearch-plugin``.
+    """
     outcome = load(layout)
     if layout.plugins_file.exists() and not refresh:
         return outcome
     home = layout.opensearch.home
-    for name, coords in versions.OPENSEARCH_PLUGINS.items():
-        if (home / "plugins" / name).is_dir():
-            outcome["installed"][name] = coords
-            continue
-        art = maven.Artifact.parse(coords)
-        out = layout.downloads / "plugin-zips"
+    wanted = {
+        name: maven.Artifact.parse(coords)
+        for name, coords in versions.OPENSEARCH_PLUGINS.items()
+        if not (home / "plugins" / name).is_dir()
+    }
+    outcome["installed"].update(
+        (n, c) for n, c in versions.OPENSEARCH_PLUGINS.items() if n not in wanted
+    )
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {name: pool.submit(_fetch, layout, name, art) for name, art in wanted.items()}
+        fetched = {name: future.result() for name, future in futures.items()}
+    for name, art in wanted.items():
         try:
-            maven.copy_dependencies(
-                [art], layout.downloads / f"{name}-pom", out, transitive=False, refresh=True
-            )
-            _install_zip(home, out / art.file_name, java_home)
+            if isinstance(fetched[name], ProvisionError):
+                raise fetched[name]
+            _install_zip(home, fetched[name], java_home)
         except ProvisionError as exc:
             log.warning("OpenSearch plugin %s unavailable, continuing without it: %s", name, exc)
             outcome["unavailable"][name] = str(exc)
             continue
-        outcome["installed"][name] = coords
+        outcome["installed"][name] = art.coords
         outcome["unavailable"].pop(name, None)
-        log.info("installed OpenSearch plugin %s (%s)", name, coords)
+        log.info("installed OpenSearch plugin %s (%s)", name, art.coords)
     layout.plugins_file.parent.mkdir(parents=True, exist_ok=True)
     layout.plugins_file.write_text(json.dumps(outcome, indent=2) + "\n")
     return outcome
+
+
+def _fetch(layout: Layout, name: str, art: maven.Artifact) -> Path | ProvisionError:
+    """The downloaded zip, or the error saying why it could not be had."""
+    out = layout.downloads / "plugin-zips" / name
+    try:
+        maven.copy_dependencies(
+            [art], layout.downloads / f"{name}-pom", out, transitive=False, refresh=True
+        )
+    except ProvisionError as exc:
+        return exc
+    return out / art.file_name
 
 
 def _install_zip(home: Path, zip_path: Path, java_home: Path) -> None:
