@@ -32,6 +32,47 @@ def port_in_use(host: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
+def _listening_inodes(port: int) -> set[str]:
+    """Socket inodes listening on TCP ``port`` (IPv4 and IPv6), from ``/proc/net``."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rsplit(":", 1)[1], 16) == port:  # 0A = LISTEN
+                inodes.add(inode)
+    return inodes
+
+
+def port_holder(port: int) -> tuple[int, str] | None:
+    """The pid and command line of the process listening on ``port``, when visible.
+
+    >>> with socket.socket() as s:
+    ...     s.bind(("127.0.0.1", 0)); s.listen(); port = s.getsockname()[1]
+    ...     port_holder(port)[0] == os.getpid()
+    True
+    """
+    inodes = _listening_inodes(port)
+    if not inodes:
+        return None
+    targets = {f"socket:[{inode}]" for inode in inodes}
+    for proc_dir in Path("/proc").iterdir():
+        if not proc_dir.name.isdigit():
+            continue
+        try:
+            fds = list((proc_dir / "fd").iterdir())
+            if any(os.readlink(fd) in targets for fd in fds):
+                args = cmdline(int(proc_dir.name)) or []
+                return int(proc_dir.name), " ".join(args)
+        except OSError:
+            continue
+    return None
+
+
 def read_pid(pid_file: Path) -> int | None:
     """The pid in ``pid_file``, or None when the file is missing or not a number."""
     try:

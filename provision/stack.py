@@ -77,13 +77,15 @@ def running_pid(layout: Layout, name: str) -> int | None:
     return procs.running(server.pid_file, str(server.home))
 
 
-def _check_ports_free(name: str) -> None:
+def _check_ports_free(layout: Layout, name: str) -> None:
     for port in _ports(name):
         if procs.port_in_use(versions.HOST, port):
+            holder = procs.port_holder(port)
+            who = f"pid {holder[0]} ({holder[1][:160]})" if holder else "a process"
             raise ProvisionError(
-                f"port {versions.HOST}:{port} needed by {name} is taken by a process this stack "
-                f"did not start; stop it, or name your own server with {ENV_KAFKA} / "
-                f"{ENV_OPENSEARCH}"
+                f"port {versions.HOST}:{port} needed by {name} is taken by {who} that this "
+                f"stack (cache {layout.cache}) did not start; stop it, or name your own "
+                f"server with {ENV_KAFKA} / {ENV_OPENSEARCH}"
             )
 
 
@@ -103,7 +105,7 @@ def up(names: tuple[str, ...] = NAMES, layout: Layout | None = None) -> bool:
                 if pid is not None:
                     log.info("%s already running (pid %d): reusing it", name, pid)
                     continue
-                _check_ports_free(name)
+                _check_ports_free(layout, name)
                 started[name] = _install_and_start(layout, name, java)
                 log.info("started %s (pid %d)", name, started[name])
             for name in names:

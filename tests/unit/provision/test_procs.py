@@ -87,3 +87,31 @@ def test_tail_returns_last_lines(tmp_path):
     path.write_text("".join(f"line {i}\n" for i in range(1000)))
     assert procs.tail(path, 2) == "line 998\nline 999"
     assert procs.tail(tmp_path / "missing.log", 3) == ""
+
+
+def test_port_holder_names_the_listening_process():
+    with socket.socket(socket.AF_INET6) as sock:
+        sock.bind(("::1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        pid, command = procs.port_holder(port)
+        assert pid == os.getpid()
+        assert "python" in command
+    assert procs.port_holder(port) is None
+
+
+def test_taken_port_error_names_port_and_holder(monkeypatch, tmp_path):
+    from provision import layout, stack, versions
+    from provision.errors import ProvisionError
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        monkeypatch.setattr(versions, "KAFKA_PORT", port)
+        with pytest.raises(ProvisionError, match=rf"port 127\.0\.0\.1:{port} needed by kafka"):
+            stack._check_ports_free(layout.Layout(tmp_path), "kafka")
+        try:
+            stack._check_ports_free(layout.Layout(tmp_path), "kafka")
+        except ProvisionError as exc:
+            assert f"pid {os.getpid()}" in str(exc)
