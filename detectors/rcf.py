@@ -184,7 +184,8 @@ class RandomCutForest(base.AnomalyDetector):
             self._means = list(point)
         self._forest.update(point)
         self._n += 1
-        inv = 1.0 / min(self._n, self.time_decay or 1000)
+        # the means follow the forest's memory: about the last `time_decay` records
+        inv = 1.0 / min(self._n, max(1.0, self.time_decay or 1000))
         self._means = [m + (v - m) * inv for m, v in zip(self._means, point, strict=True)]
 
     def score_one(self, x: dict) -> float:
