@@ -170,8 +170,21 @@ def status(layout: Layout | None = None) -> list[str]:
         f"opensearch  {os_state:8} pid={os_pid or '-'} url={opensearch.URL} "
         f"version={versions.OPENSEARCH_VERSION} home={layout.opensearch.root}",
         f"opensearch plugins: {plugins.summary(plugins.load(layout))}",
+        *(
+            [f"opensearch plugins (live _cat/plugins): {_live_plugins()}"]
+            if os_state == "healthy"
+            else []
+        ),
         f"java: {versions.JAVA_DISTRIBUTION}",
     ]
+
+
+def _live_plugins() -> str:
+    try:
+        rows = opensearch.request("GET", "/_cat/plugins?format=json")
+    except (OSError, ValueError):
+        return "(no answer)"
+    return ", ".join(sorted({row["component"] for row in rows})) or "none"
 
 
 def _state(pid: int | None, healthy: bool) -> str:
