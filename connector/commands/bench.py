@@ -8,7 +8,8 @@ On one fresh topic of generated game-day records it measures, each from the firs
 - ``scoring``: ``process_many`` of a fresh scorer over the prepared features, in memory;
 - ``own path``: consume + prepare + score + build bulk bodies, no OpenSearch write;
 - ``opensearch bulk``: the same documents through the OpenSearch sink into a fresh index;
-- ``end to end``: the connector's runner, Kafka -> OpenSearch with commits.
+- ``end to end``: the connector's runner, Kafka -> OpenSearch with commits;
+- ``end to end (state on)``: the same with per-partition model checkpoints, as ``run`` does.
 
 Figures are printed, never asserted. ``--profile`` adds a cProfile of the own path.
 """
@@ -35,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=2000)
     p.add_argument("--profile", action="store_true", help="cProfile the own path (top 20)")
     p.add_argument("--keep", action="store_true", help="keep the bench topic and indices")
+    p.add_argument("--no-state", action="store_true", help="skip the state-on end-to-end run")
     p.set_defaults(func=run)
 
 
@@ -61,7 +63,7 @@ def _drain(source: Any, total: int, on_batch: Any = None) -> float:
 def run(args: argparse.Namespace) -> int:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    from connector.app import build_runner, load_config, opensearch_client
+    from connector.app import build_runner, enable_checkpoints, load_config, opensearch_client
     from connector.scoring import Scoring
     from connector.sinks.opensearch import OpenSearchSink
     from connector.sources.kafka import KafkaSource, consumer_settings
@@ -137,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
     runner = build_runner(config("e2e"), batch_size=args.batch_size)
     stats = runner.run(max_records=n, idle_timeout=60)
     rates["end to end"] = stats.rate()
+    if not args.no_state:  # what `run` does by default: per-partition state, snapshots
+        stateful = build_runner(config("state"), batch_size=args.batch_size)
+        checkpointer = enable_checkpoints(stateful, config("state"))
+        rates["end to end (state on)"] = stateful.run(max_records=n, idle_timeout=60).rate()
+        checkpointer.store.delete(topic, 0)
 
     _print(rates, stats)
     if profiler is not None:
