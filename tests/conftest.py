@@ -66,8 +66,8 @@ def _containers(stack: list) -> provision.Servers:
 @pytest.fixture(scope="session")
 def servers() -> Iterator[provision.Servers]:
     """The Kafka bootstrap and OpenSearch URL every integration test talks to."""
-    env_named = os.environ.get("OUTLIER_KAFKA_BOOTSTRAP") and os.environ.get(
-        "OUTLIER_OPENSEARCH_URL"
+    env_named = any(
+        os.environ.get(v) for v in ("OUTLIER_KAFKA_BOOTSTRAP", "OUTLIER_OPENSEARCH_URL")
     )
     containers: list = []
     if not env_named and _docker_answers():
