@@ -1,6 +1,6 @@
 """Hypothesis profiles for the fuzz tests: ``OUTLIER_FUZZ_PROFILE=ci`` (default) or ``full``.
 
-``full`` generates 20,000 inputs per fuzz test (over 100,000 in all); ``ci`` a few hundred.
+``full`` generates 20,000 inputs per fuzz test (over 100,000 in all); ``ci`` about a hundred.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import os
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
-    "ci", max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "ci", max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 settings.register_profile(
     "full", max_examples=20_000, deadline=None,
