@@ -84,7 +84,7 @@ def pair_key(src: str, dst: str) -> str:
 def records(
     count: int | None = 1000,
     rate: float = 300.0,
-    anomaly_rate: float = 0.00002,
+    anomaly_rate: float = 0.000005,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,

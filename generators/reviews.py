@@ -41,7 +41,7 @@ _WORDS = (
 def records(
     count: int | None = 1000,
     rate: float = 2.0,
-    anomaly_rate: float = 0.01,
+    anomaly_rate: float = 0.002,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,

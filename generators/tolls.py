@@ -63,7 +63,7 @@ EPISODE_WINDOWS = 5
 def records(
     count: int | None = 1000,
     rate: float = 100.0,
-    anomaly_rate: float = 0.0002,
+    anomaly_rate: float = 0.00005,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,
