@@ -63,6 +63,24 @@ class KeyedModels:
         self._models: OrderedDict[Hashable, Any] = OrderedDict()
         self._lookups = 0
 
+    def __getstate__(self) -> dict[str, Any]:
+        st = self.__dict__.copy()
+        st["_models"] = [
+            (key, m if type(m) is bytes else pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
+            for key, m in self._models.items()
+        ]
+        return st
+
+    def __setstate__(self, st: dict[str, Any]) -> None:
+        st["_models"] = OrderedDict(st["_models"])  # LRU order kept; values stay bytes
+        self.__dict__.update(st)
+
+    def _thaw(self, key: Hashable, model: Any) -> Any:
+        if type(model) is bytes:  # restored lazily: unpickle on first use
+            model = pickle.loads(model)  # noqa: S301 (bytes this pool pickled itself)
+            self._models[key] = model
+        return model
+
     def __len__(self) -> int:
         return len(self._models)
 
@@ -119,6 +137,7 @@ class KeyedModels:
             self._evict()
         else:
             models.move_to_end(key)
+            model = self._thaw(key, model)
         if self._lookups % self.measure_every == 0:
             self.measure(model)
             self._evict()
@@ -130,11 +149,13 @@ class KeyedModels:
             return None
         it = reversed(self._models.values())
         next(it)
-        return next(it)
+        model = next(it)
+        return None if type(model) is bytes else model
 
     def peek(self, key: Hashable) -> Any | None:
         """The model of ``key`` if present, without touching the LRU order."""
-        return self._models.get(key)
+        model = self._models.get(key)
+        return None if model is None else self._thaw(key, model)
 
     def _evict(self) -> None:
         models = self._models

@@ -135,3 +135,18 @@ def test_state_pickled_before_the_compact_history_still_loads():
     assert again.grade(2.5) == cal.grade(2.5) == 2 / 3
     again.update(9.0)
     assert again.grade(10.0) == 1.0
+
+
+def test_restored_pool_thaws_models_lazily_and_rewrites_untouched_bytes():
+    pool = KeyedModels(RandomCutForest(seed=1), max_keys=10)
+    for i, x in enumerate(_data(400)):
+        pool.get("abcd"[i % 4]).learn_one(x)
+    again = state.loads(state.dumps(pool))
+    assert all(type(m) is bytes for m in again._models.values())
+    assert list(again) == list(pool) == ["a", "b", "c", "d"]
+    x = {"a": 0.5, "b": 30.0}
+    assert again.peek("b").score_one(x) == pool.get("b").score_one(x)
+    assert type(again._models["b"]) is not bytes and type(again._models["c"]) is bytes
+    assert list(again) == ["a", "b", "c", "d"]  # peek keeps the LRU order
+    frozen_c = again._models["c"]
+    assert dict(again.__getstate__()["_models"])["c"] is frozen_c  # no re-pickling
