@@ -99,6 +99,16 @@ def _act(action: Callable[[], str], name: str, began: float, log: list[str]) -> 
     logger.info("fault %s", log[-1])
 
 
+def _kill_running(worker: Worker, lock: threading.Lock) -> str:
+    """SIGKILL ``worker`` once it is consuming (assigned), then start it again."""
+    with lock:
+        assigned = worker.wait_for_log("partition assigned", 90)
+        worker.kill()
+        time.sleep(1.0)
+        worker.start()
+        return f"SIGKILL (was assigned: {assigned}), restarted"
+
+
 def _restart_kafka() -> str:
     from provision import stack
     from provision.procs import stop
@@ -141,9 +151,10 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     a = worker("a", f"faults-{run_id}", index, proxy.url)
     b = worker("b", f"faults-{run_id}", index, proxy.url)
     log: list[str] = []
+    kill_lock = threading.Lock()
     began = time.monotonic()
     actions: dict[str, Callable[[], str]] = {
-        "kill a": lambda: (a.kill(), time.sleep(1.0), a.start()) and "SIGKILL, restarted",
+        "kill a": lambda: _kill_running(a, kill_lock),
         "join b": lambda: b.start() and "started",
         "leave b": lambda: (f"assigned={b.wait_for_log('partition assigned', 60)}, "
                             f"SIGTERM, exit {b.stop()}"),

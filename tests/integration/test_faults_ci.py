@@ -28,6 +28,6 @@ def test_fault_suite_ci_variant(servers, tmp_path):
     assert run.duplicated == 0, table
     assert run.missing_errors == 0 and run.unexpected_errors == 0, table
     assert run.continuity >= 0.99, table
-    assert any("kill a" in e for e in result.events)
+    assert any("kill a: SIGKILL (was assigned: True)" in e for e in result.events), result.events
     assert any("cut opensearch" in e for e in result.events)
     assert any("leave b: assigned=True" in e for e in result.events), result.events
