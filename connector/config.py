@@ -22,31 +22,28 @@ from typing import Any
 import jsonschema
 import yaml
 
+from connector.decode.spec import Column, DecodeSpec, TimestampSpec, parse_decode
 from connector.errors import ConfigError
+from connector.features.spec import (
+    Aggregate,
+    FeatureSpec,
+    KeySpec,
+    WindowSpec,
+    parse_feature,
+    parse_window,
+)
 
+# fmt: off
 __all__ = [
-    "Aggregate",
-    "Column",
-    "ConfigError",
-    "DecodeSpec",
-    "EventsOutput",
-    "FeatureSpec",
-    "KeySpec",
-    "OutputSpec",
-    "PipelineConfig",
-    "Settings",
-    "SourceSpec",
-    "TimestampSpec",
-    "WindowSpec",
-    "load_pipeline",
-    "parse_pipeline",
+    "Aggregate", "Column", "ConfigError", "DecodeSpec", "EventsOutput", "FeatureSpec", "KeySpec",
+    "OutputSpec", "PipelineConfig", "Settings", "SourceSpec", "TimestampSpec", "WindowSpec",
+    "load_pipeline", "parse_pipeline",
 ]
+# fmt: on
 
 SCHEMA_PATH = Path(__file__).with_name("pipeline_schema.json")
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SECRET = re.compile(r"pass|secret|token|credential|http_auth|api_key|private", re.I)
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 _CONDITION = re.compile(r"^\s*([\w.@]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
 
 
@@ -76,91 +73,6 @@ class SourceSpec:
     group_id: str | None = None
     kafka: Settings = field(default_factory=Settings)
     path: str | None = None
-
-
-@dataclass(frozen=True)
-class Column:
-    """A named, typed CSV column (``str``, ``int``, ``float`` or ``bool``)."""
-
-    name: str
-    type: str = "str"
-
-
-@dataclass(frozen=True)
-class DecodeSpec:
-    """How bytes become a dict: ``json``, ``envelope`` (JSON wrapper to unwrap) or ``csv``."""
-
-    format: str
-    envelope_field: str | None = None
-    envelope_markers: tuple[tuple[str, str], ...] = ()
-    columns: tuple[Column, ...] = ()
-    delimiter: str = ","
-
-
-@dataclass(frozen=True)
-class TimestampSpec:
-    """Event time: ``field`` read with ``format`` (epoch_s, epoch_ms, iso8601 or auto)."""
-
-    field: str
-    format: str = "auto"
-
-
-@dataclass(frozen=True)
-class KeySpec:
-    """The model key: values of ``fields`` joined by ``separator`` (no key when empty)."""
-
-    fields: tuple[str, ...] = ()
-    separator: str = "|"
-
-
-@dataclass(frozen=True)
-class FeatureSpec:
-    """One model input: numeric, categorical (ordinal/onehot) or derived from a field."""
-
-    name: str
-    kind: str
-    field: str
-    transform: str = "none"
-    default: float | None = None
-    encoding: str = "ordinal"
-    categories: tuple[str, ...] = ()
-    derive: str | None = None
-    value: Any = None
-    seconds: float = 0.0
-    alpha: float = 0.05
-    scale: float = 1.0
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Names this spec contributes (one per category for one-hot)."""
-        if self.kind == "categorical" and self.encoding == "onehot":
-            return tuple(f"{self.name}={c}" for c in self.categories)
-        return (self.name,)
-
-
-@dataclass(frozen=True)
-class Aggregate:
-    """A window feature: ``op`` (count, sum, distinct_count, mean, min, max, std) of ``field``."""
-
-    name: str
-    op: str
-    field: str | None = None
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """Tumbling or sliding event-time windows per key, in seconds."""
-
-    kind: str
-    size: float
-    step: float
-    allowed_lateness: float
-    late_policy: str
-    aggregates: tuple[Aggregate, ...]
-    key: KeySpec
-    emit_empty: bool = False
-    empty_ttl: int = 10
-    features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
 
 
 @dataclass(frozen=True)
@@ -262,20 +174,6 @@ def parse_pipeline(
     return _build(raw, str(name))
 
 
-def parse_duration(value: Any, path: str) -> float:
-    """Seconds from ``10``, ``"10s"``, ``"500ms"``, ``"1m"`` or ``"2h"``.
-
-    >>> parse_duration("1m", "w.size"), parse_duration(2.5, "w.size")
-    (60.0, 2.5)
-    """
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    m = _DURATION.match(str(value))
-    if not m:
-        raise ConfigError(path, "must be a duration such as 10s, 500ms, 1m")
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
 def _parse_condition(text: str, path: str) -> tuple[str, str, Any]:
     m = _CONDITION.match(text)
     if not m:
@@ -311,12 +209,12 @@ def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
         tuple(raw.get("key", {}).get("fields", ())), raw.get("key", {}).get("separator", "|")
     )
     features = tuple(
-        _feature(f, f"{name}.features[{i}]") for i, f in enumerate(raw.get("features", []))
+        parse_feature(f, f"{name}.features[{i}]") for i, f in enumerate(raw.get("features", []))
     )
     names = [n for f in features for n in f.output_names]
     if len(set(names)) != len(names):
         raise ConfigError(f"{name}.features", "feature names must be unique")
-    window = _window(raw["window"], key, names, f"{name}.window") if raw.get("window") else None
+    window = parse_window(raw["window"], key, f"{name}.window") if raw.get("window") else None
     detector = dict(raw.get("detector") or {"name": "rcf"})
     _check_detector(detector, f"{name}.detector")
     calibration = dict(raw.get("calibration") or {"quantile": 0.99})
@@ -328,7 +226,7 @@ def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
         name=name,
         version=str(raw.get("version", "1")),
         source=source,
-        decode=_decode(raw["decode"], f"{name}.decode"),
+        decode=parse_decode(raw["decode"], f"{name}.decode"),
         timestamp=TimestampSpec(raw["timestamp"]["field"], raw["timestamp"].get("format", "auto")),
         key=key,
         features=features,
@@ -352,80 +250,6 @@ def _source(raw: dict[str, Any], name: str) -> SourceSpec:
         raise ConfigError(f"{name}.source.kafka", "'bootstrap.servers' is required")
     group = raw.get("group_id") or kafka.get("group.id") or f"outlier-{name}"
     return SourceSpec(kind="kafka", topics=tuple(raw["topics"]), group_id=group, kafka=kafka)
-
-
-def _decode(raw: dict[str, Any], path: str) -> DecodeSpec:
-    fmt = raw["format"]
-    if fmt == "envelope" and not raw.get("field"):
-        raise ConfigError(f"{path}.field", "is required for format envelope")
-    if fmt == "csv" and not raw.get("columns"):
-        raise ConfigError(f"{path}.columns", "is required for format csv")
-    columns = tuple(
-        Column(c, "str") if isinstance(c, str) else Column(c["name"], c.get("type", "str"))
-        for c in raw.get("columns", [])
-    )
-    markers = tuple((str(k), str(v)) for k, v in (raw.get("markers") or {}).items())
-    return DecodeSpec(fmt, raw.get("field"), markers, columns, raw.get("delimiter", ","))
-
-
-def _feature(raw: dict[str, Any], path: str) -> FeatureSpec:
-    kind = raw["kind"]
-    if kind == "categorical" and not raw.get("categories"):
-        raise ConfigError(f"{path}.categories", "is required for a categorical feature")
-    if kind == "derived" and not raw.get("derive"):
-        raise ConfigError(f"{path}.derive", "is required for a derived feature")
-    if raw.get("derive") == "recent_count" and not raw.get("seconds"):
-        raise ConfigError(f"{path}.seconds", "is required for recent_count")
-    return FeatureSpec(
-        name=raw["name"],
-        kind=kind,
-        field=raw.get("field", raw["name"]),
-        transform=raw.get("transform", "none"),
-        default=raw.get("default"),
-        encoding=raw.get("encoding", "ordinal"),
-        categories=tuple(str(c) for c in raw.get("categories", ())),
-        derive=raw.get("derive"),
-        value=raw.get("value"),
-        seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
-        alpha=float(raw.get("alpha", 0.05)),
-        scale=float(raw.get("scale", 1.0)),
-    )
-
-
-def _window(raw: dict[str, Any], key: KeySpec, names: list[str], path: str) -> WindowSpec:
-    size = parse_duration(raw["size"], f"{path}.size")
-    step = parse_duration(raw.get("step", raw["size"]), f"{path}.step")
-    if size <= 0:
-        raise ConfigError(f"{path}.size", "must be > 0")
-    if raw["kind"] == "tumbling" and step != size:
-        raise ConfigError(f"{path}.step", "must equal size for a tumbling window")
-    if not 0 < step <= size:
-        raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
-    aggs = []
-    for i, a in enumerate(raw["aggregates"]):
-        if a["op"] not in ("count", "key_age") and not a.get("field"):
-            raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
-        aggs.append(Aggregate(a["name"], a["op"], a.get("field")))
-    known = [a.name for a in aggs]
-    if len(set(known)) != len(known):
-        raise ConfigError(f"{path}.aggregates", "aggregate names must be unique")
-    for i, f in enumerate(raw.get("features", ())):
-        if f not in known:
-            raise ConfigError(
-                f"{path}.features[{i}]", f"must name an aggregate ({', '.join(known)})"
-            )
-    return WindowSpec(
-        kind=raw["kind"],
-        size=size,
-        step=step,
-        allowed_lateness=parse_duration(raw.get("allowed_lateness", 0), f"{path}.allowed_lateness"),
-        late_policy=raw.get("late_policy", "drop"),
-        aggregates=tuple(aggs),
-        key=key,
-        emit_empty=bool(raw.get("emit_empty", False)),
-        empty_ttl=int(raw.get("empty_ttl", 10)),
-        features=tuple(raw.get("features", ())),
-    )
 
 
 def _check_detector(det: dict[str, Any], path: str) -> None:

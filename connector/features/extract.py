@@ -10,7 +10,8 @@ one-hot, one feature per category) and ``derived``:
 - ``recent_count``: records whose field matches ``value`` within the last ``seconds`` of event
   time, this one included (a burst detector: 20 ERROR lines in 10 s);
 - ``key_deviation``: value minus the key's exponentially weighted mean (``alpha``) before
-  this record (with ``transform: log`` that is the log of the ratio to the key's typical value); ``key_change``: value minus the key's previous value; ``run_length``: how many
+  this record (with ``transform: log``, the log of the ratio to the key's typical value);
+  ``key_change``: value minus the key's previous value; ``run_length``: how many
   consecutive records of the key carried this same value (a stuck sensor).
 
 Every feature can be multiplied by ``scale`` (after the transform): Random Cut Forest cuts

@@ -27,10 +27,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.config import Aggregate, KeySpec, WindowSpec
 from connector.errors import RecordRejected
 from connector.features.aggregates import Accumulator, make_accumulator
 from connector.features.extract import get_field
+from connector.features.spec import Aggregate, KeySpec, WindowSpec
 
 __all__ = ["Position", "Window", "WindowAggregator"]
 
@@ -80,7 +80,7 @@ class WindowAggregator:
     --------
     >>> from datetime import UTC, datetime
     >>> from types import SimpleNamespace as P
-    >>> from connector.config import Aggregate, KeySpec, WindowSpec
+    >>> from connector.features.spec import Aggregate, KeySpec, WindowSpec
     >>> spec = WindowSpec("tumbling", 10.0, 10.0, 5.0, "drop",
     ...                   (Aggregate("count", "count"),), KeySpec(("toll",)))
     >>> agg = WindowAggregator(spec)

@@ -31,7 +31,6 @@ def test_gameday_loads_into_frozen_config():
         "response_vs_path",
         "level",
         "errors_10s",
-        "status_class",
     ]
     with pytest.raises(AttributeError):
         cfg.name = "other"  # type: ignore[misc]

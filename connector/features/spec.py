@@ -1,0 +1,162 @@
+"""The feature part of a pipeline config: key, record features and windows.
+
+Frozen dataclasses built by :mod:`connector.config` (which re-exports them) from the YAML
+``key:``, ``features:`` and ``window:`` blocks, after the JSON Schema has checked their shape;
+the parsers here add the rules a schema cannot express and raise
+:class:`~connector.errors.ConfigError` with the YAML path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from connector.errors import ConfigError
+
+__all__ = [
+    "Aggregate",
+    "FeatureSpec",
+    "KeySpec",
+    "WindowSpec",
+    "parse_duration",
+    "parse_feature",
+    "parse_window",
+]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """The model key: values of ``fields`` joined by ``separator`` (no key when empty)."""
+
+    fields: tuple[str, ...] = ()
+    separator: str = "|"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One model input: numeric, categorical (ordinal/onehot) or derived from a field."""
+
+    name: str
+    kind: str
+    field: str
+    transform: str = "none"
+    default: float | None = None
+    encoding: str = "ordinal"
+    categories: tuple[str, ...] = ()
+    derive: str | None = None
+    value: Any = None
+    seconds: float = 0.0
+    alpha: float = 0.05
+    scale: float = 1.0
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        """Names this spec contributes (one per category for one-hot)."""
+        if self.kind == "categorical" and self.encoding == "onehot":
+            return tuple(f"{self.name}={c}" for c in self.categories)
+        return (self.name,)
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """A window feature: ``op`` (count, sum, distinct_count, mean, min, max, std) of ``field``."""
+
+    name: str
+    op: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """Tumbling or sliding event-time windows per key, in seconds."""
+
+    kind: str
+    size: float
+    step: float
+    allowed_lateness: float
+    late_policy: str
+    aggregates: tuple[Aggregate, ...]
+    key: KeySpec
+    emit_empty: bool = False
+    empty_ttl: int = 10
+    features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
+
+
+def parse_duration(value: Any, path: str) -> float:
+    """Seconds from ``10``, ``"10s"``, ``"500ms"``, ``"1m"`` or ``"2h"``.
+
+    >>> parse_duration("1m", "w.size"), parse_duration(2.5, "w.size")
+    (60.0, 2.5)
+    """
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ConfigError(path, "must be a duration such as 10s, 500ms, 1m")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def parse_feature(raw: dict[str, Any], path: str) -> FeatureSpec:
+    """One item of ``features:``; ``path`` is its YAML path (for errors)."""
+    kind = raw["kind"]
+    if kind == "categorical" and not raw.get("categories"):
+        raise ConfigError(f"{path}.categories", "is required for a categorical feature")
+    if kind == "derived" and not raw.get("derive"):
+        raise ConfigError(f"{path}.derive", "is required for a derived feature")
+    if raw.get("derive") == "recent_count" and not raw.get("seconds"):
+        raise ConfigError(f"{path}.seconds", "is required for recent_count")
+    return FeatureSpec(
+        name=raw["name"],
+        kind=kind,
+        field=raw.get("field", raw["name"]),
+        transform=raw.get("transform", "none"),
+        default=raw.get("default"),
+        encoding=raw.get("encoding", "ordinal"),
+        categories=tuple(str(c) for c in raw.get("categories", ())),
+        derive=raw.get("derive"),
+        value=raw.get("value"),
+        seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
+        alpha=float(raw.get("alpha", 0.05)),
+        scale=float(raw.get("scale", 1.0)),
+    )
+
+
+def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
+    """The ``window:`` block; ``path`` is its YAML path (for errors)."""
+    size = parse_duration(raw["size"], f"{path}.size")
+    step = parse_duration(raw.get("step", raw["size"]), f"{path}.step")
+    if size <= 0:
+        raise ConfigError(f"{path}.size", "must be > 0")
+    if raw["kind"] == "tumbling" and step != size:
+        raise ConfigError(f"{path}.step", "must equal size for a tumbling window")
+    if not 0 < step <= size:
+        raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
+    aggs = []
+    for i, a in enumerate(raw["aggregates"]):
+        if a["op"] not in ("count", "key_age") and not a.get("field"):
+            raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
+        aggs.append(Aggregate(a["name"], a["op"], a.get("field")))
+    known = [a.name for a in aggs]
+    if len(set(known)) != len(known):
+        raise ConfigError(f"{path}.aggregates", "aggregate names must be unique")
+    for i, f in enumerate(raw.get("features", ())):
+        if f not in known:
+            raise ConfigError(
+                f"{path}.features[{i}]", f"must name an aggregate ({', '.join(known)})"
+            )
+    return WindowSpec(
+        kind=raw["kind"],
+        size=size,
+        step=step,
+        allowed_lateness=parse_duration(raw.get("allowed_lateness", 0), f"{path}.allowed_lateness"),
+        late_policy=raw.get("late_policy", "drop"),
+        aggregates=tuple(aggs),
+        key=key,
+        emit_empty=bool(raw.get("emit_empty", False)),
+        empty_ttl=int(raw.get("empty_ttl", 10)),
+        features=tuple(raw.get("features", ())),
+    )
