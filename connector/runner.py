@@ -109,8 +109,15 @@ class Runner:
         self.checkpointer: Checkpointer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def stop(self, *_: Any) -> None:
-        """Ask the loop to finish the current batch, commit it and return."""
+    def stop(self, signum: int | None = None, _frame: Any = None) -> None:
+        """Ask the loop to finish the current batch, commit it and return.
+
+        A second signal interrupts at once (the unfinished batch stays uncommitted and is
+        replayed by the next run).
+        """
+        if self._stopping and signum is not None:
+            logger.warning("second signal: exiting without finishing the batch")
+            raise KeyboardInterrupt
         if not self._stopping:
             logger.info("stop requested: finishing the current batch")
         self._stopping = True

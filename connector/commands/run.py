@@ -3,7 +3,8 @@
 Stops on SIGINT/SIGTERM (after the current batch is written and committed), after
 ``--max-records`` records, when a file source is exhausted, or after ``--idle-timeout``
 seconds without a record. Exit code 0 on a clean stop, 1 when a batch had to be left
-uncommitted (it is replayed by the next run), 2 for a config error.
+uncommitted (it is replayed by the next run), 2 for a config error, 130 when a second
+signal cut the last batch short (uncommitted, replayed by the next run).
 
 Model state is checkpointed per partition in OpenSearch (``outlier-connector-state``) for
 Kafka sources unless ``--no-state``: a restart restores the models instead of warming up.
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
     except ConnectorError as exc:
         logger.error("connector stopped pipeline=%s error=%s", cfg.name, exc)
         return 1
+    except KeyboardInterrupt:  # a second signal: the last batch was not committed
+        return 130
     summary = asdict(stats)
     for clock in ("started", "first_batch", "last_batch"):
         summary.pop(clock)
