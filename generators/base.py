@@ -3,7 +3,9 @@
 Labels never travel in the payload: a labelled record carries Kafka headers ``label`` (the
 anomaly kind) and ``label.event`` (the episode number, so a burst of 20 lines is one event);
 an unlabelled record has neither. The labels file is JSON Lines, one object per labelled
-record: ``{"id", "kind", "event", "timestamp", "key"}``.
+record: ``{"id", "kind", "event", "timestamp", "key"}``, plus ``"absent": true`` for a record
+the anomaly removed (a pair that stopped talking): such records are yielded with
+``send=False`` so the truth is complete, and are never sent.
 
 Event time is anchored to ``start`` (now by default) and advances by ``1 / rate`` per record;
 :func:`produce` with ``pace=True`` sleeps so wall time follows event time, ``pace=False`` is the
