@@ -51,7 +51,6 @@ def _env_example() -> dict[str, str]:
 
 
 def test_valid_against_the_compose_specification(raw, compose):
-    pytest.importorskip("check_jsonschema", reason="dev dependency check-jsonschema missing")
     import jsonschema
 
     text = resources.files("check_jsonschema.builtin_schemas.vendor").joinpath(
