@@ -20,6 +20,7 @@ __all__ = [
     "SourceRecord",
     "action_line",
     "record_doc_id",
+    "window_record",
 ]
 
 #: ``(topic, partition, offset)`` of one source record.
@@ -91,6 +92,12 @@ class Document:
     record: SourceRecord | None = None
     flagged: bool = False
     body: dict | None = field(default=None, repr=False)
+
+
+def window_record(doc: Document) -> SourceRecord:
+    """A stand-in source record for a window document (its sources are many), so a rejected
+    window is dead-lettered with its own body and id."""
+    return SourceRecord("window", -1, -1, doc.source.encode(), doc.doc_id.encode())
 
 
 @dataclass(slots=True)

@@ -13,16 +13,12 @@ OpenSearch did not acknowledge (at-least-once; deterministic ids make replays ha
    (and events for flagged outliers), with the same retry;
 6. commit the batch's offsets.
 
-Steps 4–6 of batch *N* overlap steps 1–3 of batch *N + 1*: one bulk request at a time is in
-flight on a writer thread while the next batch is prepared and scored, and batch *N* is
-committed (after its acknowledgement) before batch *N + 1*'s bulk starts. Commits stay in
-order and never pass an unacknowledged document; scoring and indexing share the CPUs
-instead of taking turns. With checkpoints the batches do not overlap, so a snapshot never
-holds learning from records past the offsets it is committed with.
-
-SIGINT/SIGTERM (see :meth:`Runner.install_signal_handlers`) let the current batch finish,
-flush and commit, then :meth:`Runner.run` returns. A stop requested while a write keeps
-failing abandons that batch uncommitted (it is replayed by the next run).
+Steps 4–6 of batch *N* overlap steps 1–3 of batch *N + 1*: one bulk request is in flight on
+a writer thread while the next batch is scored, and *N* is committed (after its ack) before
+*N + 1*'s bulk starts, so commits stay in order. With checkpoints batches do not overlap (a
+snapshot never holds learning past the offsets committed with it). SIGINT/SIGTERM finish
+the current batch, flush and commit, then :meth:`Runner.run` returns; a stop while a write
+keeps failing leaves that batch uncommitted (replayed by the next run).
 """
 
 from __future__ import annotations
@@ -37,7 +33,7 @@ from typing import Any
 
 from connector.checkpoint import Checkpointer, by_partition
 from connector.errors import RecordRejected
-from connector.records import Document, Rejection, RunStats, SourceRecord
+from connector.records import Document, Rejection, RunStats, SourceRecord, window_record
 from connector.retry import RETRYABLE, Abandon, Retrier
 from connector.sources.kafka import cap_offsets, next_offsets
 
@@ -228,7 +224,7 @@ class Runner:
         except RETRYABLE as exc:  # the sink kept the documents: write them again
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
         for doc, status, reason in outcome.rejected:
-            rejections.append(Rejection(doc.record or _window_record(doc), reason, status))
+            rejections.append(Rejection(doc.record or window_record(doc), reason, status))
         self._dead_letter(rejections, records)
         self._emit_events(docs, records)
         offsets = next_offsets(r.position for r in records)
@@ -269,7 +265,7 @@ class Runner:
         if docs:
             self.sink.add(docs)
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk",
-                                         [_window_record(docs[0])])
+                                         [window_record(docs[0])])
             self.stats.indexed += outcome.indexed
             self.stats.flagged += sum(1 for d in docs if d.flagged)
 
@@ -303,8 +299,3 @@ class Runner:
             "rate=%.0f/s retries=%d", s.records, s.indexed, s.duplicates, s.dead_lettered,
             s.flagged, s.rate(), s.retries,
         )
-
-
-def _window_record(doc: Document) -> SourceRecord:
-    # A window document has many sources: dead-letter its own body instead.
-    return SourceRecord("window", -1, -1, doc.source.encode(), doc.doc_id.encode())
