@@ -101,9 +101,11 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(GAMEDAY_PIPELINE, topic=topic, index=index, group_id=f"outliers-{topic}",
                       bootstrap=servers.kafka_bootstrap, opensearch_url=servers.opensearch_url)
     runner = build_runner(cfg, batch_size=500)
-    runner.progress_every = 3.0
+    runner.progress_every = 1.0
     runner.install_signal_handlers()
+    print(f"connector running: {topic} -> {index}", flush=True)
     stats = runner.run(max_records=len(mixed), idle_timeout=60.0, on_progress=_progress)
+    _progress(stats)
     producer.join(30)
     _summary(stats, servers, index, topic, labels)
     return 1 if stats.abandoned or stats.records < len(mixed) else 0
