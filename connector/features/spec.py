@@ -137,6 +137,8 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
+        if a["op"] == "key_ratio" and a.get("field") not in [x.name for x in aggs]:
+            raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")
         if a["op"] not in ("count", "key_age") and not a.get("field"):
             raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
         aggs.append(Aggregate(a["name"], a["op"], a.get("field")))

@@ -36,6 +36,7 @@ __all__ = ["Position", "Window", "WindowAggregator"]
 
 Position = tuple[str, int, int]  # (topic, partition, offset)
 MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
+USUAL_ALPHA = 0.1  # key_ratio: weight of the newest window in the key's usual value
 
 
 @dataclass(slots=True)
@@ -63,7 +64,8 @@ class _Open:
     accs: list[Accumulator]
     positions: list[Position] = field(default_factory=list)
     emitted: int = -1  # revision last emitted; -1 = not yet
-    age: int = 0  # windows this key had before this one
+    age: int = 0  # windows of this key emitted before this one
+    usual: dict[str, float] | None = None  # key_ratio baselines before this window
 
 
 class WindowAggregator:
@@ -187,6 +189,7 @@ class WindowAggregator:
                     [list(p) for p in w.positions],
                     w.emitted,
                     w.age,
+                    w.usual,
                 ]
                 for w in self._open.values()
             ],
@@ -212,10 +215,10 @@ class WindowAggregator:
         agg._next_empty, agg.dropped = data["next_empty"], data["dropped"]
         agg._hwm = {(t, p): o for t, p, o in data["hwm"]}
         agg._keys = {k: list(rest) for k, *rest in data["keys"]}
-        for key, start, fields, states, positions, emitted, age in data["open"]:
+        for key, start, fields, states, positions, emitted, age, usual in data["open"]:
             accs = [make_accumulator(a.op, s) for a, s in zip(spec.aggregates, states, strict=True)]
             agg._open[(key, start)] = _Open(
-                key, start, fields, accs, [tuple(p) for p in positions], emitted, age
+                key, start, fields, accs, [tuple(p) for p in positions], emitted, age, usual
             )
         return agg
 
@@ -237,11 +240,10 @@ class WindowAggregator:
         return []
 
     def _new_window(self, key: str | None, start: float, fields: dict[str, Any]) -> _Open:
-        seen = self._keys.setdefault(key, [start, start, fields, 0])
+        seen = self._keys.setdefault(key, [start, start, fields, 0, {}])
         seen[1] = max(seen[1], start)
         accs = [make_accumulator(a.op) for a in self.spec.aggregates]
-        win = self._open[(key, start)] = _Open(key, start, fields, accs, age=seen[3])
-        seen[3] += 1
+        win = self._open[(key, start)] = _Open(key, start, fields, accs)
         if self._next_empty is None:
             self._next_empty = start  # empty windows are considered from the first one on
         return win
@@ -255,7 +257,7 @@ class WindowAggregator:
                 break
             start = self._next_empty
             ttl = spec.empty_ttl * spec.step
-            for key, (first, last, fields, _) in list(self._keys.items()):
+            for key, (first, last, fields, *_) in list(self._keys.items()):
                 if last < start - ttl:
                     del self._keys[key]  # silent for too long: forget the key
                 elif first <= start and (key, start) not in self._open:
@@ -267,10 +269,17 @@ class WindowAggregator:
 
     def _emit(self, win: _Open) -> Window:
         win.emitted += 1
-        values = {
-            a.name: float(min(win.age, MAX_AGE)) if a.op == "key_age" else acc.value
-            for a, acc in zip(self.spec.aggregates, win.accs, strict=True)
-        }
+        if win.emitted == 0 and win.key in self._keys:  # age in emission (event-time) order
+            win.age = self._keys[win.key][3]
+            self._keys[win.key][3] += 1
+        values: dict[str, float] = {}
+        for a, acc in zip(self.spec.aggregates, win.accs, strict=True):
+            if a.op == "key_age":
+                values[a.name] = float(min(win.age, MAX_AGE))
+            elif a.op == "key_ratio":
+                values[a.name] = self._ratio(win, a.field or "", values[a.field or ""])
+            else:
+                values[a.name] = acc.value
         start = datetime.fromtimestamp(win.start, tz=UTC)
         end = datetime.fromtimestamp(win.start + self.spec.size, tz=UTC)
         document = {
@@ -280,6 +289,18 @@ class WindowAggregator:
         }
         features = {n: values[n] for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
+
+    def _ratio(self, win: _Open, name: str, value: float) -> float:
+        # log((value + 1) / (usual + 1)): 0 when as usual, < 0 for a drop, > 0 for a surge.
+        # The key's usual value moves on at a window's first emission only; a late update is
+        # compared with the baseline the window was first compared with.
+        baselines = self._keys[win.key][4] if win.key in self._keys else {}
+        if win.usual is None:
+            win.usual = dict(baselines)
+        usual = win.usual.get(name, value)
+        if win.emitted == 0:
+            baselines[name] = usual + USUAL_ALPHA * (value - usual)
+        return math.log((value + 1.0) / (usual + 1.0))
 
 
 def _value(prepared: Any, agg: Aggregate) -> Any:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,42 @@ def test_final_drain_with_empty_windows_terminates():
         ("B", 5010, 1.0),
         ("B", 5020, 0.0),
     ]  # nothing for the silent gap
+
+
+def test_key_ratio_compares_a_window_with_the_keys_usual_value():
+    import math
+
+    aggs = (
+        Aggregate("count", "count"),
+        Aggregate("vs_usual", "key_ratio", "count"),
+        Aggregate("age", "key_age"),
+    )
+    agg = WindowAggregator(spec(lateness=0.0, aggs=aggs, emit_empty=True))
+    offset, got = 0, []
+    for window, n in enumerate([10, 10, 2, 0, 10]):
+        for j in range(n):
+            got += agg.add(rec(window * 10 + j * 0.5), ("t", 0, offset))
+            offset += 1
+    got += agg.advance(T0 + 50)
+    ratios = [round(w.features["vs_usual"], 6) for w in got]
+    usual = [10.0, 10.0, 10.0, 9.2, 8.28]  # moves 10 % toward each window
+    values = [10, 10, 2, 0, 10]
+    assert ratios == [
+        round(math.log((v + 1) / (u + 1)), 6) for v, u in zip(values, usual, strict=True)
+    ]
+    assert [w.features["age"] for w in got] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    restored = WindowAggregator.restore(agg.snapshot())
+    assert restored._keys["Exit79"][4] == agg._keys["Exit79"][4]
+
+
+def test_key_ratio_must_name_an_earlier_aggregate():
+    import yaml
+
+    from connector.config import ConfigError, parse_pipeline
+
+    raw = yaml.safe_load(
+        (Path(__file__).resolve().parents[3] / "pipelines/flowlogs.yaml").read_text()
+    )
+    raw["window"]["aggregates"][4]["field"] = "nothing"
+    with pytest.raises(ConfigError, match=r"flowlogs\.window\.aggregates\[4\]\.field: must name"):
+        parse_pipeline(raw, env={})
