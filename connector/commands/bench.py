@@ -166,5 +166,6 @@ def _print(rates: dict[str, float], stats: Any) -> None:
     print(f"end to end / bulk only         {e2e / bulk:>6.2f}  (target >= 0.80)")
     print(f"end to end / own path          {e2e / own:>6.2f}")
     print(f"scoring share of own path      {own / rates['scoring (process_many)']:>6.2f}")
-    print(f"end to end: {stats.records} records, {stats.indexed} indexed, "
-          f"{stats.dead_lettered} dead-lettered, {stats.flagged} flagged")
+    print(f"end to end: {stats.records} records, {stats.indexed} indexed, {stats.duplicates} "
+          f"already there (replayed after a rebalance), {stats.dead_lettered} dead-lettered, "
+          f"{stats.flagged} flagged, {stats.retries} retries")
