@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         print(out.getvalue())
     if not args.keep:
         client.indices.delete(index=f"{index}-*", ignore_unavailable=True)
-        admin.delete_topics([topic, f"{topic}.errors"])
+        for future in admin.delete_topics([topic]).values():
+            future.result(30)
     return 0
 
 
