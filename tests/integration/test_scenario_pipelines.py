@@ -17,6 +17,8 @@ import pytest
 import yaml
 from opensearchpy import helpers
 
+import generators.flowlogs
+import generators.gameday
 import generators.reviews
 import generators.sensors
 import generators.tolls
@@ -149,3 +151,73 @@ def test_reviews_rule_events_and_window_documents(
     docs = _docs(opensearch, index)
     closed = {k for k in per_window if k[1] + 60.0 <= watermark}
     assert len(docs) == len(closed)
+
+
+def test_flowlogs_a_pair_that_stops_talking_gets_zero_flow_windows(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    topic, index = topic_factory(), index_name_factory("outliers-flowlogs")
+    # a stop starts within the first second and lasts 3 minutes; 200 s of traffic
+    recs = list(
+        generators.flowlogs.records(
+            count=60_000, anomaly_rate=0.01, seed=3, start=START, kinds=["pair_stop"]
+        )
+    )
+    sent = [r for r in recs if r.send]
+    stopped = {r.key.decode() for r in recs if not r.send}
+    assert stopped
+    produce(recs, bootstrap=kafka_bootstrap, topic=topic, pace=False)
+    cfg = _config("flowlogs", kafka_bootstrap, opensearch_url, topic, index)
+
+    stats = build_runner(cfg, poll_timeout=0.2).run(max_records=len(sent), idle_timeout=30)
+    assert stats.records == len(sent)
+
+    flows = Counter()
+    first_seen: dict[str, float] = {}
+    for r in sent:
+        body = json.loads(r.value)
+        pair, start = r.key.decode(), math.floor(body["end"] / 60) * 60.0
+        flows[(pair, start)] += 1
+        first_seen.setdefault(pair, start)
+    watermark = max(json.loads(r.value)["end"] for r in sent)
+    closed = sorted({s for _, s in flows if s + 60.0 <= watermark})
+    expected = {
+        (pair, s): flows.get((pair, s), 0)
+        for pair, first in first_seen.items()
+        for s in closed
+        if first <= s
+    }
+    docs = _docs(opensearch, index)
+    got = {
+        (d["src_service"] + "->" + d["dst_service"], _epoch(d["window"]["start"])): d["flows"]
+        for d in docs.values()
+    }
+    assert got == expected
+    # the stopped pair was seen before it stopped, so its silent minutes are documents
+    assert any(expected[(p, s)] == 0 for p in stopped for s in closed if (p, s) in expected)
+    for doc in docs.values():
+        assert doc["outlier"]["key"] == f"{doc['src_service']}->{doc['dst_service']}"
+
+
+def test_gameday_generator_through_the_pipeline(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    topic, index = topic_factory(), index_name_factory("outliers-gameday")
+    recs = list(generators.gameday.records(count=500, anomaly_rate=0.02, seed=12))
+    produce(recs, bootstrap=kafka_bootstrap, topic=topic, pace=False)
+    cfg = _config("gameday", kafka_bootstrap, opensearch_url, topic, index)
+
+    stats = build_runner(cfg, poll_timeout=0.2).run(max_records=500, idle_timeout=30)
+
+    assert (stats.records, stats.indexed, stats.dead_lettered) == (500, 500, 0)
+    docs = _docs(opensearch, index)
+    for offset, rec in enumerate(recs):
+        doc = docs[f"{topic}+0+{offset}"]
+        assert doc["log_identifier"] == rec.id and "label" not in doc
+        assert doc["outlier"]["key"] == rec.key.decode()
+
+
+def _epoch(iso: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).timestamp()
