@@ -125,6 +125,8 @@ class RunStats:
     started: float = 0.0
     first_batch: float = 0.0  # when the first records arrived (group join excluded)
     last_batch: float = 0.0  # when the last batch was committed
+    stage_seconds: float = 0.0  # preparing and scoring (CPU)
+    wait_seconds: float = 0.0  # blocked on OpenSearch after scoring was done
 
     def rate(self) -> float:
         """Records per second from the first batch's arrival to the last commit."""

@@ -59,15 +59,9 @@ class Runner:
 
     Parameters
     ----------
-    source
-        ``KafkaSource`` or ``FileSource`` (``consume``, ``commit``, ``pause``, ``resume``,
-        ``idle``, ``close``).
-    transform
-        ``prepare(bytes) -> Prepared``, raising ``RecordRejected`` for bad input.
-    scoring
-        :class:`connector.scoring.Scoring`.
-    sink
-        :class:`connector.sinks.opensearch.OpenSearchSink`.
+    source, transform, scoring, sink
+        ``KafkaSource``/``FileSource``; ``prepare(bytes)`` raising ``RecordRejected``;
+        :class:`~connector.scoring.Scoring`; :class:`~connector.sinks.opensearch.OpenSearchSink`.
     errors
         :class:`connector.sinks.kafka.ErrorTopicSink` (``None``: dead letters only logged).
     events
@@ -197,14 +191,16 @@ class Runner:
     # -- one batch -----------------------------------------------------------------------------
     def _stage(self, records: list[SourceRecord]) -> _Batch:
         """Prepare and score a batch (CPU only: no I/O happens here)."""
+        began = time.monotonic()
         if not self.stats.first_batch:
-            self.stats.first_batch = time.monotonic()
+            self.stats.first_batch = began
         self._staged += len(records)
         docs, rejections = [], []
         for transform, scoring, part in self._partitions(records):
             part_docs, part_rejections = self._score(transform, scoring, part)
             docs += part_docs
             rejections += part_rejections
+        self.stats.stage_seconds += time.monotonic() - began
         return _Batch(records, docs, rejections)
 
     def _submit(self, writer: ThreadPoolExecutor, batch: _Batch) -> None:
@@ -219,10 +215,12 @@ class Runner:
         if batch is None:
             return
         records, docs, rejections = batch.records, batch.docs, batch.rejections
+        began = time.monotonic()
         try:
             outcome = batch.future.result()
         except RETRYABLE as exc:  # the sink kept the documents: write them again
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
+        self.stats.wait_seconds += time.monotonic() - began
         for doc, status, reason in outcome.rejected:
             rejections.append(Rejection(doc.record or window_record(doc), reason, status))
         self._dead_letter(rejections, records)

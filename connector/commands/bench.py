@@ -170,3 +170,6 @@ def _print(rates: dict[str, float], stats: Any) -> None:
     print(f"end to end: {stats.records} records, {stats.indexed} indexed, {stats.duplicates} "
           f"already there (replayed after a rebalance), {stats.dead_lettered} dead-lettered, "
           f"{stats.flagged} flagged, {stats.retries} retries")
+    span = max(stats.last_batch - stats.first_batch, 1e-9)
+    print(f"end to end time: {stats.stage_seconds / span:.0%} preparing and scoring, "
+          f"{stats.wait_seconds / span:.0%} waiting for OpenSearch after scoring was done")

@@ -74,5 +74,7 @@ def run(args: argparse.Namespace) -> int:
     for clock in ("started", "first_batch", "last_batch"):
         summary.pop(clock)
     summary["rate"] = round(stats.rate(), 1)
+    for clock in ("stage_seconds", "wait_seconds"):
+        summary[clock] = round(summary[clock], 2)
     print(json.dumps({"pipeline": cfg.name, **summary}), flush=True)
     return 1 if stats.abandoned else 0
