@@ -69,7 +69,9 @@ def transfer(
     return out
 
 
-def build_report(config: str, corpus: Sequence[LabelledSeries], runs: Sequence[FileRun]):
+def build_report(
+    config: str, corpus: Sequence[LabelledSeries], runs: Sequence[FileRun]
+) -> ConfigReport:
     """All figures for one configuration's runs (runs in corpus order)."""
     scores = [r.scores for r in runs]
     flags = [r.flags.astype(np.float64) for r in runs]
