@@ -79,3 +79,14 @@ def test_evaluate_files_filter_and_missing_match(tmp_path, capsys):
     assert cli.run(_args(root, files=["catB"])) == 0
     assert "1 files, 400 rows" in capsys.readouterr().out
     assert cli.run(_args(root, files=["nothing"])) == 2
+
+
+def test_evaluate_scenario_labels(tmp_path, capsys):
+    rows = [{"id": str(i), "score": 0.0, "label": 0} for i in range(30)]
+    for i in (10, 11, 12):
+        rows[i].update(score=4.0, label=1, event="spike")
+    path = tmp_path / "scored.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert cli.run(_args(tmp_path, **{"scenario-labels": str(path), "threshold": "3"})) == 0
+    out = capsys.readouterr().out
+    assert "1 events" in out and "precision 1.000" in out and "recall 1.000" in out
