@@ -19,7 +19,11 @@ from connector.records import Document, Rejection, SourceRecord, action_line, re
 
 __all__ = ["Scoring", "WindowedScoring", "dumps", "iso_utc", "outlier_fields"]
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
+# Documents come from decoded JSON plus our own dicts: no cycles, so skip the cycle check.
+_dumps = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False
+).encode
+_last_second: list = [None, ""]  # records arrive in time order: reuse the seconds' text
 
 
 def iso_utc(ts: datetime) -> str:
@@ -35,7 +39,10 @@ def iso_utc(ts: datetime) -> str:
     """
     if ts.tzinfo is not UTC:
         ts = ts.astimezone(UTC) if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
-    return ts.isoformat(timespec="milliseconds")[:-6] + "Z"
+    second = ts.timestamp() // 1
+    if second != _last_second[0]:
+        _last_second[:] = second, ts.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{_last_second[1]}.{ts.microsecond // 1000:03d}Z"
 
 
 def _finite(value: Any) -> Any:

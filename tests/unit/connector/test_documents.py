@@ -92,3 +92,10 @@ def test_windowed_scoring_emits_closed_windows_and_holds_their_offsets():
     assert body["outlier"]["key"] == "Exit79"
     drained = scoring.drain()
     assert [d.doc_id for d in drained] == ["tolls+Exit79+110000"]
+
+
+def test_iso_utc_matches_isoformat_across_seconds_and_days():
+    base = datetime(2026, 12, 31, 23, 59, 58, 999000, tzinfo=UTC)
+    for step in range(0, 5000, 137):  # crosses seconds, midnight and the year
+        ts = base + timedelta(milliseconds=step)
+        assert iso_utc(ts) == ts.isoformat(timespec="milliseconds").replace("+00:00", "Z")
