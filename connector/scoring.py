@@ -21,7 +21,7 @@ __all__ = ["Scoring", "WindowedScoring", "dumps", "iso_utc", "outlier_fields"]
 
 # Documents come from decoded JSON plus our own dicts: no cycles, so skip the cycle check.
 _dumps = json.JSONEncoder(
-    ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False
+    ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False, allow_nan=False
 ).encode
 _last_second: list = [None, ""]  # records arrive in time order: reuse the seconds' text
 
@@ -63,10 +63,10 @@ def dumps(body: dict) -> str:
     >>> dumps({"a": 1.5, "b": float("nan"), "c": {"d": float("inf")}, "e": "é"})
     '{"a":1.5,"b":null,"c":{"d":null},"e":"é"}'
     """
-    text = _dumps(body)
-    if "NaN" in text or "Infinity" in text:  # rare: re-encode only then
-        text = _dumps(_finite(body))
-    return text
+    try:
+        return _dumps(body)
+    except ValueError:  # allow_nan=False: rare, so only then walk the document
+        return _dumps(_finite(body))
 
 
 def outlier_fields(a: Any) -> dict[str, Any]:
