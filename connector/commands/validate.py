@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from connector.errors import ConfigError, RecordRejected
@@ -65,6 +66,7 @@ def _sample(cfg: object, sample: str) -> int:
     transform = build_transform(cfg)  # type: ignore[arg-type]
     stream = sys.stdin if sample == "-" else Path(sample).open(encoding="utf-8")  # noqa: SIM115
     ok = bad = 0
+    began = time.perf_counter()
     try:
         for n, line in enumerate(stream, 1):
             if not line.strip():
@@ -78,5 +80,9 @@ def _sample(cfg: object, sample: str) -> int:
     finally:
         if stream is not sys.stdin:
             stream.close()
-    print(f"  sample: {ok} prepared, {bad} rejected")
+    seconds = time.perf_counter() - began
+    print(
+        f"  sample: {ok} prepared, {bad} rejected in {seconds:.2f}s "
+        f"({(ok + bad) / max(seconds, 1e-9):,.0f} records/s, decode + features)"
+    )
     return 1 if bad else 0
