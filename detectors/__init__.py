@@ -12,7 +12,7 @@ Public entry point for the connector: :func:`build_scorer`, then ``Scorer.proces
 from __future__ import annotations
 
 from .assessment import Assessment
-from .calibration import CalibratedFilter, ScoreCalibrator
+from .calibration import TAIL_DEFAULTS, CalibratedFilter, ScoreCalibrator
 from .defaults import (
     DEFAULT_CALIBRATION,
     DEFAULT_HST,
@@ -24,6 +24,7 @@ from .defaults import (
 from .explain import explain_one, top_of
 from .keyed import KeyedModels
 from .models import DETECTORS, build_detector, build_filter, model_id
+from .peaks import PeakFilter
 from .rcf import KINESIS_PRESET, RandomCutForest
 from .scorer import MISSING_POLICIES, Scorer, build_scorer, restore_scorer
 from .state import FORMAT_VERSION, StateFormatError
@@ -42,10 +43,12 @@ __all__ = [
     "KINESIS_RCF",
     "KeyedModels",
     "MISSING_POLICIES",
+    "PeakFilter",
     "RandomCutForest",
     "ScoreCalibrator",
     "Scorer",
     "StateFormatError",
+    "TAIL_DEFAULTS",
     "build_detector",
     "build_filter",
     "build_scorer",

@@ -7,132 +7,23 @@ with ``|``.
 
 The grade is the empirical CDF of the key's own recent scores at the new score: the share of
 the last ``window`` scores strictly below it (1 minus the tail probability). It is in [0, 1]
-whatever the detector's scale, so grades are comparable across detectors and keys.
+whatever the detector's scale, so grades are comparable across detectors and keys. The
+calibrator lives in :mod:`detectors.grading` (quantile/threshold and tail modes) and is
+re-exported here.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
-from array import array
+from collections.abc import Mapping
 from typing import Any
 
 from river import base
 
+from .grading import TAIL_DEFAULTS, ScoreCalibrator
 from .rcf import RandomCutForest
 
-__all__ = ["CalibratedFilter", "ScoreCalibrator"]
-
-
-class ScoreCalibrator:
-    """Grade, flag and confidence for raw scores, from one key's recent score history.
-
-    Flags by absolute ``threshold`` (score >= threshold, e.g. 2.5 on the RCF scale) or by
-    ``quantile`` (grade >= q); when neither is given, ``quantile=0.99``. While fewer than
-    ``warmup`` scores have been seen, :meth:`assess` reports ``warming_up=True`` and never
-    flags. The confidence is the filled share of the history window (the grade's resolution
-    is ``1 / len(history)``), 0 while warming up.
-
-    Parameters
-    ----------
-    threshold
-        Absolute score threshold, or ``None``.
-    quantile
-        Grade level in (0, 1) above which to flag, or ``None``.
-    warmup
-        Number of scores to see before grading is trusted and flags are raised.
-    window
-        Number of recent scores the grade is computed from (bounded memory).
-
-    Examples
-    --------
-    >>> cal = ScoreCalibrator(threshold=2.5, warmup=3, window=10)
-    >>> cal.assess(9.0)
-    (0.0, False, 0.0, True)
-    >>> for s in (1.0, 1.1, 0.9, 1.2):
-    ...     cal.update(s)
-    >>> grade, flag, confidence, warming_up = cal.assess(3.0)
-    >>> grade, flag, warming_up
-    (1.0, True, False)
-    >>> cal.assess(1.05)[:2]
-    (0.5, False)
-    """
-
-    def __init__(
-        self,
-        threshold: float | None = None,
-        quantile: float | None = None,
-        warmup: int = 50,
-        window: int = 1000,
-    ) -> None:
-        if threshold is None and quantile is None:
-            quantile = 0.99
-        if quantile is not None and not 0.0 < quantile < 1.0:
-            raise ValueError(f"quantile must be in (0, 1), got {quantile}")
-        if window < 1 or warmup < 0:
-            raise ValueError("window must be >= 1 and warmup >= 0")
-        self.threshold = threshold
-        self.quantile = quantile
-        self.warmup = warmup
-        self.window = window
-        self.n_seen = 0
-        # compact doubles (8 bytes per score), a ring of the recent scores and a sorted copy
-        self._ring = array("d")
-        self._pos = 0
-        self._sorted = array("d")
-
-    @property
-    def warming_up(self) -> bool:
-        """Whether fewer than ``warmup`` scores have been seen."""
-        return self.n_seen < self.warmup
-
-    def grade(self, score: float) -> float:
-        """Share of the recent scores strictly below ``score`` (0.0 with no history)."""
-        n = len(self._sorted)
-        if n == 0 or math.isnan(score):
-            return 0.0
-        return bisect.bisect_left(self._sorted, score) / n
-
-    def assess(self, score: float) -> tuple[float, bool, float, bool]:
-        """Return ``(grade, flag, confidence, warming_up)`` for ``score`` without learning it."""
-        grade = self.grade(score)
-        if self.warming_up:
-            return grade, False, 0.0, True
-        if self.threshold is not None:
-            flag = score >= self.threshold
-        else:
-            flag = grade >= self.quantile  # type: ignore[operator]
-        confidence = min(1.0, len(self._sorted) / self.window)
-        return grade, bool(flag), confidence, False
-
-    def update(self, score: float) -> None:
-        """Add ``score`` to the history (NaN scores are ignored)."""
-        if math.isnan(score):
-            return
-        self.n_seen += 1
-        ring = self._ring
-        if len(ring) < self.window:
-            ring.append(score)
-        else:
-            old = ring[self._pos]
-            ring[self._pos] = score
-            self._pos = (self._pos + 1) % self.window
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
-        bisect.insort(self._sorted, score)
-
-    def __setstate__(self, st: dict) -> None:
-        # snapshots from before the compact history kept a deque and a list of floats
-        if "_recent" in st:
-            recent = list(st.pop("_recent"))
-            st["_ring"], st["_pos"] = array("d", recent), 0
-            st["_sorted"] = array("d", sorted(recent))
-        self.__dict__.update(st)
-
-    def __repr__(self) -> str:
-        rule = f"threshold={self.threshold}" if self.threshold is not None else (
-            f"quantile={self.quantile}"
-        )
-        return f"ScoreCalibrator({rule}, warmup={self.warmup}, window={self.window})"
+__all__ = ["CalibratedFilter", "ScoreCalibrator", "TAIL_DEFAULTS"]
 
 
 class CalibratedFilter(base.AnomalyFilter):
@@ -149,7 +40,7 @@ class CalibratedFilter(base.AnomalyFilter):
     ----------
     anomaly_detector
         Any River anomaly detector (or pipeline ending in one).
-    threshold, quantile, warmup, window
+    threshold, quantile, warmup, window, tail
         See :class:`ScoreCalibrator`.
     protect_anomaly_detector
         Do not learn flagged records. Off by default: with level shifts, a protected model
@@ -176,16 +67,20 @@ class CalibratedFilter(base.AnomalyFilter):
         anomaly_detector: base.AnomalyDetector,
         threshold: float | None = None,
         quantile: float | None = None,
-        warmup: int = 50,
-        window: int = 1000,
+        warmup: int | None = None,
+        window: int | None = None,
         protect_anomaly_detector: bool = False,
+        tail: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__(anomaly_detector, protect_anomaly_detector=protect_anomaly_detector)
         self.threshold = threshold
         self.quantile = quantile
         self.warmup = warmup
         self.window = window
-        self.calibrator = ScoreCalibrator(threshold, quantile, warmup, window)
+        self.tail = tail
+        self.calibrator = ScoreCalibrator(threshold, quantile, warmup, window, tail)
+        # horizon of the running feature means (imputation, explanations)
+        self._horizon = self.calibrator.window if tail is None else 1000
         # running mean of every input field: imputation and expected values in explanations;
         # a bare RCF keeps them already, so the hot path does not compute them twice
         self._means: dict[str, float] = {}
@@ -200,6 +95,8 @@ class CalibratedFilter(base.AnomalyFilter):
         st.setdefault("_rcf_means", False)
         st.setdefault("_means", st.pop("feature_means", {}))
         st.setdefault("_vars", {})
+        st.setdefault("tail", None)
+        st.setdefault("_horizon", st.get("window") or 1000)
         self.__dict__.update(st)
 
     @property
@@ -252,7 +149,7 @@ class CalibratedFilter(base.AnomalyFilter):
             self.calibrator.update(score)
         if not self._rcf_means:
             self._n_learned += 1
-            inv = 1.0 / min(self._n_learned, self.window)
+            inv = 1.0 / min(self._n_learned, self._horizon)
             means, variances = self._means, self._vars
             for name, value in x.items():
                 if isinstance(value, (int, float)):

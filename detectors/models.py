@@ -29,7 +29,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "hst": ("n_trees", "height", "window_size", "scaler", "seed"),
 }
 
-_CALIBRATION_KEYS = ("threshold", "quantile", "warmup", "window", "protect")
+_CALIBRATION_KEYS = ("threshold", "quantile", "warmup", "window", "protect", "tail")
 
 
 def build_detector(spec: Mapping[str, Any], features: list[str] | None = None) -> base.Estimator:
@@ -88,6 +88,8 @@ def build_filter(
     ScoreCalibrator(threshold=2.5, warmup=10, window=1000)
     """
     cal = dict(calibration or {})
+    if cal.get("tail") is not None:
+        cal["tail"] = dict(cal["tail"])
     unknown = sorted(set(cal) - set(_CALIBRATION_KEYS))
     if unknown:
         raise ValueError(f"calibration: unknown key(s) {unknown}, expected some of "
@@ -110,6 +112,11 @@ def model_id(detector: Mapping[str, Any], calibration: Mapping[str, Any] | None 
     True
     >>> model_id({"name": "hst"}).startswith("hst@")
     True
+    >>> from types import MappingProxyType as ro
+    >>> model_id({"name": "rcf"}, {"tail": ro({"history": 9})}) == model_id(
+    ...     {"name": "rcf"}, {"tail": {"history": 9}})
+    True
     """
-    blob = json.dumps([dict(detector), dict(calibration or {})], sort_keys=True, default=str)
+    blob = json.dumps([dict(detector), dict(calibration or {})], sort_keys=True,
+                      default=lambda o: dict(o) if isinstance(o, Mapping) else str(o))
     return f"{detector.get('name')}@{hashlib.sha256(blob.encode()).hexdigest()[:8]}"

@@ -8,7 +8,7 @@ from typing import Any
 
 from . import state
 from .assessment import Assessment
-from .calibration import CalibratedFilter
+from .calibration import CalibratedFilter, ScoreCalibrator
 from .explain import explain_one, top_of
 from .keyed import KeyedModels
 from .models import build_filter, model_id
@@ -129,6 +129,19 @@ class Scorer:
         one = self.process_one
         return [one(x, k) for x, k in zip(xs, keys, strict=True)]
 
+    def calibrator(self, key: Hashable | None = None) -> ScoreCalibrator:
+        """The score calibrator of ``key``'s model (created if the key is new).
+
+        In tail mode its ``last_level`` is the level of the last record it recorded.
+
+        Examples
+        --------
+        >>> scorer = build_scorer({"name": "rcf", "n_trees": 5}, {"threshold": 3.0, "tail": {}})
+        >>> scorer.calibrator().tail["history"]
+        20000
+        """
+        return self._unit(key).calibrator
+
     # -- state ------------------------------------------------------------------------------
     def counters(self) -> dict[str, int]:
         """Keyed-pool counters (keys, created, evictions, bytes); one key when not keyed.
@@ -168,7 +181,9 @@ def build_scorer(
         may also carry ``missing``.
     calibration
         ``{"threshold": 2.5}`` or ``{"quantile": 0.99}``, plus ``warmup``, ``window`` and
-        ``protect`` (see :class:`~detectors.calibration.CalibratedFilter`).
+        ``protect``; or tail mode ``{"tail": {"history": ..., "suppress": ..., "margin":
+        ..., "min_history": ...}, "threshold": 3.0}`` (see
+        :class:`~detectors.grading.ScoreCalibrator`).
     keyed
         ``{"max_keys": ..., "max_bytes": ...}`` for one model per key, or ``None`` for one
         model for all records.

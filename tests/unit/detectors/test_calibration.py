@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -93,3 +94,79 @@ def test_protect_does_not_learn_flagged_records():
         return flt.score_one({"a": 40.0})
 
     assert run(protect=True) > run(protect=False)
+
+
+def _reference_tail(raw, history, suppress, margin, min_history):
+    """The tail rule written out naively (whole-list scans), to check the fast one."""
+    past, levels, out = [], [], []
+    for s in raw:
+        n = len(past)
+        level = 0.0
+        if n >= min_history:
+            level = -math.log10((sum(p >= s for p in past) + 1) / (n + 1))
+        recent = levels[-suppress:] if suppress else []
+        out.append(level if not recent or level > max(recent) + margin else 0.0)
+        levels.append(level)
+        past = (past + [s])[-history:]
+    return out
+
+
+def test_tail_levels_match_the_naive_rule():
+    rng = random.Random(5)
+    raw = [rng.expovariate(1.0) for _ in range(600)] + [9.0, 9.5, 0.1, 12.0]
+    cal = ScoreCalibrator(
+        threshold=2.0, tail={"history": 300, "suppress": 20, "margin": 0.05, "min_history": 30}
+    )
+    levels = []
+    for s in raw:
+        level = cal.level(s)
+        grade, flag, _, warming = cal.assess(s)
+        assert flag == (not warming and level >= 2.0)
+        cal.update(s)
+        assert cal.last_level == level
+        levels.append(level)
+    assert levels == pytest.approx(_reference_tail(raw, 300, 20, 0.05, 30))
+    assert len(cal._sorted) == 300
+
+
+def test_tail_grade_is_one_minus_tail_probability_and_warms_up():
+    cal = ScoreCalibrator(threshold=2.0, tail={"min_history": 10, "suppress": 0})
+    for i in range(9):
+        assert cal.assess(100.0)[1:] == (False, 0.0, True)
+        cal.update(float(i))
+    cal.update(9.0)
+    grade, flag, confidence, warming = cal.assess(100.0)  # 0 of 10 at or above: p = 1/11
+    assert grade == pytest.approx(1 - 1 / 11) and not flag and not warming  # level 1.04 < 2
+    assert confidence == pytest.approx(math.log10(11) / 2.0)
+    assert cal.assess(4.5)[0] == pytest.approx(1 - 6 / 11)
+    assert cal.assess(-1.0)[0] == 0.0
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tail": {"histroy": 10}},
+        {"tail": {}, "quantile": 0.9},
+        {"tail": {}, "window": 10},
+        {"tail": {}, "threshold": 0.0},
+        {"tail": {"suppress": -1}},
+    ],
+)
+def test_invalid_tail_calibration(bad):
+    with pytest.raises(ValueError):
+        ScoreCalibrator(**bad)
+
+
+def test_tail_mode_through_the_scorer_flags_once_per_excursion():
+    rng = random.Random(2)
+    scorer = build_scorer(
+        {"name": "rcf", "n_trees": 20, "sample_size": 64, "seed": 2},
+        {"tail": {"history": 5000, "suppress": 50}, "threshold": 3.0},
+    )
+    data = [{"v": rng.gauss(0, 1)} for _ in range(2000)] + [{"v": 25.0}] * 5
+    out = [scorer.process_one(x) for x in data]
+    assert all(0.0 <= a.grade <= 1.0 for a in out)
+    assert not any(a.flag for a in out[:999])  # a 1-in-1000 tail needs 999 scores
+    assert [a.flag for a in out[-5:]] == [True, False, False, False, False]
+    assert out[-5].top_field == "v" and out[-5].explanation is not None
+    assert scorer.calibrator().last_level == 0.0

@@ -31,8 +31,12 @@ def _data(n, seed=0):
         lambda: make_hst(seed=1),
         lambda: build_filter({"name": "rcf", "seed": 1}, {"quantile": 0.95, "warmup": 5}),
         lambda: build_filter({"name": "hst", "seed": 1}, {"threshold": 0.9, "warmup": 5}),
+        lambda: build_filter(
+            {"name": "rcf", "seed": 1},
+            {"tail": {"history": 300, "suppress": 20, "min_history": 20}, "threshold": 2.0},
+        ),
     ],
-    ids=["rcf", "rcf-kinesis-shingled", "hst", "filter-rcf", "filter-hst"],
+    ids=["rcf", "rcf-kinesis-shingled", "hst", "filter-rcf", "filter-hst", "filter-rcf-tail"],
 )
 def test_detector_restore_then_continue_is_exact(make):
     data = _data(900)
@@ -54,6 +58,21 @@ def test_calibrator_roundtrip():
     assert again.assess(7.5) == cal.assess(7.5) and again.n_seen == 80
 
 
+def test_tail_calibrator_roundtrip_continues_exactly():
+    rng = random.Random(4)
+    cal = ScoreCalibrator(threshold=2.0, tail={"history": 200, "suppress": 30, "min_history": 10})
+    raw = [rng.expovariate(1.0) for _ in range(700)]
+    for s in raw[:400]:
+        cal.update(s)
+    again = state.loads(state.dumps(cal, compress=False))
+    for s in raw[400:] + [20.0, 20.0, 0.5]:
+        assert again.assess(s) == cal.assess(s) and again.level(s) == cal.level(s)
+        again.update(s)
+        cal.update(s)
+        assert again.last_level == cal.last_level
+    assert cal.last_level == 0.0 and again.n_seen == cal.n_seen == 703
+
+
 def test_keyed_pool_roundtrip_keeps_lru_order_and_counters():
     pool = KeyedModels(RandomCutForest(seed=1), max_keys=3)
     for i, x in enumerate(_data(300)):
@@ -64,6 +83,10 @@ def test_keyed_pool_roundtrip_keeps_lru_order_and_counters():
         assert again.get("d").score_one(x) == pool.get("d").score_one(x)
 
 
+@pytest.mark.parametrize("calibration", [
+    {"quantile": 0.98, "warmup": 20},
+    {"tail": {"history": 400, "suppress": 20, "min_history": 20}, "threshold": 2.0},
+], ids=["quantile", "tail"])
 @pytest.mark.parametrize(
     "spec",
     [{"name": "rcf", "seed": 1},
@@ -71,11 +94,10 @@ def test_keyed_pool_roundtrip_keeps_lru_order_and_counters():
      {"name": "hst", "n_trees": 3, "height": 4, "window_size": 50, "seed": 1}],
     ids=["rcf", "hst"],
 )
-def test_keyed_scorer_restore_then_continue_is_exact(spec):
+def test_keyed_scorer_restore_then_continue_is_exact(spec, calibration):
     data = _data(1500, seed=3)
     keys = [("x", "y", "z", "x", "y", "x", "x")[i % 7] for i in range(len(data))]
-    scorer = build_scorer(spec, {"quantile": 0.98, "warmup": 20},
-                          keyed={"max_keys": 2})  # evictions happen too
+    scorer = build_scorer(spec, calibration, keyed={"max_keys": 2})  # evictions happen too
     for x, k in zip(data[:1000], keys[:1000], strict=True):
         scorer.process_one(x, k)
     restored = restore_scorer(scorer.snapshot())
