@@ -273,6 +273,7 @@ class Checkpointer:
         self.states: dict[TP, PartitionState] = {}
         self.stats = CheckpointStats()
         self._scored: dict[TP, PartitionState] = {}  # the states that scored the open batch
+        self._assigned = False  # a first assignment is a start, the next ones rebalances
 
     def state(self, topic: str, partition: int) -> PartitionState:
         """The state of a partition (see ``grouped`` for partitions that are not assigned)."""
@@ -308,6 +309,8 @@ class Checkpointer:
         (bounded by the snapshot policy; by the history's length with ``warm_start``).
         """
         starts: dict[TP, int | None] = {}
+        event = "rebalance" if self._assigned else "start"
+        self._assigned = True
         for tp in partitions:
             began = self.clock()
             stored = self._get(tp)
@@ -329,8 +332,8 @@ class Checkpointer:
             self.stats.restore_seconds += restored - began
             starts[tp] = plan.start
             logger.info(
-                "partition assigned topic=%s partition=%s state_offset=%s committed=%s start=%s "
-                "replayed=%s restore_s=%.3f total_s=%.3f", tp[0], tp[1],
+                "partition assigned event=%s topic=%s partition=%s state_offset=%s committed=%s "
+                "start=%s replayed=%s restore_s=%.3f total_s=%.3f", event, tp[0], tp[1],
                 stored.offset if stored else None, committed.get(tp), plan.start,
                 plan.replay_to - plan.replay_from, restored - began, self.clock() - began,
             )
