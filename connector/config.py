@@ -77,7 +77,10 @@ class SourceSpec:
 
 @dataclass(frozen=True)
 class EventsOutput:
-    """Flagged events to a Kafka topic: ``when`` a condition holds, body from ``template``."""
+    """Flagged events to a Kafka topic: ``when`` a condition holds, body from ``template``.
+
+    ``kafka`` holds producer settings for the events only; empty means "the source's".
+    """
 
     topic: str
     when: str = "outlier.flag == true"
@@ -276,9 +279,12 @@ def _output(raw: dict[str, Any], name: str, source: SourceSpec) -> OutputSpec:
     events = None
     if raw.get("events"):
         e = raw["events"]
-        producer = e.get("kafka") or {"bootstrap.servers": source.kafka.get("bootstrap.servers")}
+        # no ``kafka:`` here: the events share the source's connection settings (TLS, auth)
         events = EventsOutput(
-            e["topic"], e.get("when", "outlier.flag == true"), e.get("template"), Settings(producer)
+            e["topic"],
+            e.get("when", "outlier.flag == true"),
+            e.get("template"),
+            Settings(e.get("kafka") or {}),
         )
         _parse_condition(events.when, f"{name}.output.events.when")
     return OutputSpec(

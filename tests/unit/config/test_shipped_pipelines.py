@@ -70,6 +70,8 @@ def test_tolls_original_preset_via_environment():
 
 def test_reviews_rule_event_matches_the_original():
     cfg = load_pipeline(ROOT / "pipelines" / "reviews.yaml", env={})
+    assert cfg.output.events.topic == "suspicious_activity"
+    assert cfg.output.events.kafka == {}  # events share the source's connection settings
     doc = {
         "reviewer": "ur0000001",
         "count": 2.0,
