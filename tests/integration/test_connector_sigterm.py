@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
 from connector.testing import (
     GAMEDAY_PIPELINE,
@@ -78,12 +79,18 @@ def test_sigterm_flushes_commits_and_exits_zero(
 
 
 def test_a_killed_connector_restarts_without_gap_or_duplicate(
-    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory, tmp_path
 ):
     topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
     total = 5000
     produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(total)])
-    command = [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+    # librdkafka settings pass through verbatim: a short session lets the killed member's
+    # partitions go to the restarted one in seconds instead of the default 45 s
+    raw = yaml.safe_load(GAMEDAY_PIPELINE.read_text())
+    raw["source"]["kafka"].update({"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000})
+    pipeline = tmp_path / "gameday.yaml"
+    pipeline.write_text(yaml.safe_dump(raw))
+    command = [sys.executable, "-m", "connector", "run", str(pipeline), "--topic", topic,
                "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
                "--opensearch-url", opensearch_url, "--batch-size", "100"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -102,7 +109,7 @@ def test_a_killed_connector_restarts_without_gap_or_duplicate(
     assert set(range(max(committed, 0))) <= set(written)  # commits never passed the writes
 
     rerun = subprocess.run([*command, "--max-records", str(total - max(committed, 0))],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     summary = json.loads(rerun.stdout.strip().splitlines()[-1])
     # records written but not committed before the kill come back as 409s, not as copies
