@@ -20,6 +20,9 @@ from .defaults import (
     DEFAULT_KEYED_RCF,
     DEFAULT_RCF,
     KINESIS_RCF,
+    NAB_BEST,
+    QUANTILE_CALIBRATION,
+    TAIL_CALIBRATION,
 )
 from .explain import explain_one, top_of
 from .keyed import KeyedModels
@@ -43,11 +46,14 @@ __all__ = [
     "KINESIS_RCF",
     "KeyedModels",
     "MISSING_POLICIES",
+    "NAB_BEST",
     "PeakFilter",
+    "QUANTILE_CALIBRATION",
     "RandomCutForest",
     "ScoreCalibrator",
     "Scorer",
     "StateFormatError",
+    "TAIL_CALIBRATION",
     "TAIL_DEFAULTS",
     "build_detector",
     "build_filter",

@@ -29,7 +29,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import state
-from .defaults import DEFAULT_HST, DEFAULT_KEYED, DEFAULT_KEYED_RCF, DEFAULT_RCF, KINESIS_RCF
+from .defaults import (
+    DEFAULT_CALIBRATION,
+    DEFAULT_HST,
+    DEFAULT_KEYED,
+    DEFAULT_KEYED_RCF,
+    DEFAULT_RCF,
+    KINESIS_RCF,
+    NAB_BEST,
+)
 from .explain import explain_one
 from .keyed import KeyedModels
 from .models import build_detector, build_filter
@@ -43,6 +51,7 @@ CONFIGS: dict[str, Mapping[str, Any]] = {
     "DEFAULT_KEYED_RCF": DEFAULT_KEYED_RCF,
     "KINESIS_RCF": KINESIS_RCF,
     "DEFAULT_HST": DEFAULT_HST,
+    "NAB_BEST": NAB_BEST["detector"],
     # reference only: the Kinesis function's defaults (100 trees, 256 points)
     "REFERENCE_100x256": {"name": "rcf", "n_trees": 100, "sample_size": 256, "seed": 42},
 }
@@ -70,8 +79,13 @@ def _rss() -> int:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def bench_speed(spec: Mapping[str, Any], n: int) -> dict[str, float]:
-    """Per-record microseconds of score+learn (bare and scorer) and of explanations."""
+def bench_speed(
+    spec: Mapping[str, Any], n: int, calibration: Mapping[str, Any] | None = None
+) -> dict[str, float]:
+    """Per-record microseconds of score+learn (bare and scorer) and of explanations.
+
+    ``calibration`` is the scorer's (default :data:`detectors.DEFAULT_CALIBRATION`).
+    """
     warm, data = _stream(2000, seed=1), _stream(n, seed=2)
     det = build_detector(spec, list(FEATURES))
     for x in warm:
@@ -82,7 +96,8 @@ def bench_speed(spec: Mapping[str, Any], n: int) -> dict[str, float]:
         det.learn_one(x)
 
     bare = _per_record_us(step, data)
-    scorer = build_scorer(spec, {"quantile": 0.99, "warmup": 50}, features=list(FEATURES))
+    scorer = build_scorer(spec, DEFAULT_CALIBRATION if calibration is None else calibration,
+                          features=list(FEATURES))
     for x in warm:
         scorer.process_one(x)
     full = _per_record_us(scorer.process_one, data)
@@ -142,12 +157,33 @@ def bench_restore(
             "snapshot_mb": len(snap) / 1e6}
 
 
+def _bench_rcf(shapes: list[str], n: int) -> int:
+    """Speed lines only, for candidate forests ``TxS``."""
+    print(f"detectors bench: {len(FEATURES)} features, calibration {_plain(DEFAULT_CALIBRATION)}")
+    for shape in shapes:
+        trees, sample = (int(v) for v in shape.lower().split("x"))
+        spec = {"name": "rcf", "n_trees": trees, "sample_size": sample, "seed": 42}
+        s = bench_speed(spec, n)
+        print(f"rcf {shape:9s} score+learn {s['score_learn_us']:7.1f} us/record, process_one "
+              f"{s['process_one_us']:7.1f} us/record ({n} records, load average "
+              f"{os.getloadavg()[0]:.1f})")
+    return 0
+
+
+def _plain(m: Any) -> Any:
+    return {k: _plain(v) for k, v in m.items()} if isinstance(m, Mapping) else m
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one line per figure."""
     parser = argparse.ArgumentParser(prog="python -m detectors.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer records and keys")
     parser.add_argument("--keys", type=int, default=10_000, help="keyed models to restore")
+    parser.add_argument("--rcf", nargs="+", default=None, metavar="TxS",
+                        help="only score+learn of rcf forests of T trees x S points (e.g. 30x256)")
     args = parser.parse_args(argv)
+    if args.rcf:
+        return _bench_rcf(args.rcf, 3000 if args.quick else 20_000)
     n = 3000 if args.quick else 20_000
     n_keys = 1000 if args.quick else args.keys
     print(f"detectors bench: {len(FEATURES)} features, seeded Gaussian stream, pid {os.getpid()}")

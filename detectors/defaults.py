@@ -14,6 +14,9 @@ from .rcf import KINESIS_PRESET
 
 __all__ = [
     "DEFAULT_CALIBRATION",
+    "NAB_BEST",
+    "QUANTILE_CALIBRATION",
+    "TAIL_CALIBRATION",
     "DEFAULT_HST",
     "DEFAULT_KEYED",
     "DEFAULT_KEYED_RCF",
@@ -39,5 +42,27 @@ DEFAULT_KEYED_RCF = MappingProxyType(
 )
 #: Default keyed-pool bounds.
 DEFAULT_KEYED = MappingProxyType({"max_keys": 10_000, "max_bytes": 1_000_000_000})
-#: Default calibration: flag the top 1% of each key's recent scores.
-DEFAULT_CALIBRATION = MappingProxyType({"quantile": 0.99, "warmup": 50, "window": 1000})
+#: Tail calibration: grade 1 - p (p: empirical tail probability of the score in the key's last
+#: 20000 scores), flag -log10(p) >= 3 at new peaks only (beating the previous 200 rows by
+#: 0.05), after 50 scores. Fixed before looking at labels.
+TAIL_CALIBRATION = MappingProxyType(
+    {
+        "tail": MappingProxyType(
+            {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50}
+        ),
+        "threshold": 3.0,
+    }
+)
+#: Former default calibration: flag the top 1% of each key's recent scores.
+QUANTILE_CALIBRATION = MappingProxyType({"quantile": 0.99, "warmup": 50, "window": 1000})
+#: Default calibration.
+DEFAULT_CALIBRATION = QUANTILE_CALIBRATION
+#: Best measured NAB configuration (rcf 100 x 1024 + tail calibration; slow, see README).
+NAB_BEST = MappingProxyType(
+    {
+        "detector": MappingProxyType(
+            {"name": "rcf", "n_trees": 100, "sample_size": 1024, "shingle_size": 1, "seed": 42}
+        ),
+        "calibration": TAIL_CALIBRATION,
+    }
+)

@@ -2,22 +2,23 @@
 
 One configuration serves every file (no per-file settings). Each name maps to a factory
 building a fresh row scorer for one file (NAB runs every file from a cold model). The
-*default decision* of a configuration is the product's default calibration
-(``detectors.DEFAULT_CALIBRATION``: flag the top 1 % of the model's recent 1000 scores,
-after 50 scores), never a threshold tuned on labels; the product configurations use their
-own ``Assessment.flag``, the baselines get the same rule applied to their raw score.
+*default decision* of a configuration is never a threshold tuned on labels: the product
+configurations use their own ``Assessment.flag``, the baselines get the product's default
+calibration (``detectors.DEFAULT_CALIBRATION``) applied to their raw score, and ``*-tail``
+configurations flag ``-log10 p >= 3`` at new peaks (``detectors.TAIL_CALIBRATION``).
 
-:data:`WINNING_DETECTOR` is the configuration this evaluation recommends as the product
-default (measured with ``evaluate --configs winner ...``; the lead wires it as the default).
+``default`` is the product default (``detectors.DEFAULT_RCF`` + ``DEFAULT_CALIBRATION``);
+``winner`` is :data:`detectors.NAB_BEST` (alias :data:`WINNING_DETECTOR`); ``tail-TxS``
+(``-s7``: forest seed 7) are the candidate defaults, rcf T trees x S points, tail calibration.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import MappingProxyType
 
-from evaluation.postprocess import GaussianTail, TailScore
+from detectors.defaults import NAB_BEST, QUANTILE_CALIBRATION, TAIL_CALIBRATION
+from evaluation.postprocess import GaussianTail, ProductTail, TailScore
 from evaluation.scorers import (
     ChangeFeatures,
     KrcfScorer,
@@ -66,66 +67,48 @@ def _zscore() -> RowScorer:
     return RollingZScore(window=5000)
 
 
-#: The recommended product default: a forest of 100 trees x 1024 points on the value, its raw
-#: score turned into an empirical tail probability of the stream's score history and reported
-#: at new peaks only (:class:`evaluation.postprocess.TailScore`). Default flag: ``tail >= 3``
-#: (rarer than 1 in 1000 and a new peak; chosen a priori, not tuned on labels).
-WINNING_DETECTOR = MappingProxyType(
-    {
-        "detector": MappingProxyType(
-            {"name": "rcf", "n_trees": 100, "sample_size": 1024, "shingle_size": 1, "seed": 42}
-        ),
-        "tail": MappingProxyType(
-            {
-                "history": 20_000,
-                "suppress": 200,
-                "margin": 0.05,
-                "min_history": 50,
-                "threshold": 3.0,
-            }
-        ),
-    }
-)
+#: The best measured NAB configuration (:data:`detectors.NAB_BEST`): a forest of 100 trees x
+#: 1024 points on the value with the tail calibration (empirical tail probability of the
+#: stream's score history, new peaks only; flag ``-log10 p >= 3``, chosen a priori).
+WINNING_DETECTOR = NAB_BEST
+
+#: Tail-mode settings of every ``*-tail`` configuration (those of :data:`NAB_BEST`).
+TAIL = {**TAIL_CALIBRATION["tail"], "threshold": TAIL_CALIBRATION["threshold"]}
 
 
-def _winner() -> RowScorer:
+def _product_tail(n_trees: int, sample_size: int, seed: int = 42) -> Callable[[], RowScorer]:
+    spec = {"name": "rcf", "n_trees": n_trees, "sample_size": sample_size, "shingle_size": 1,
+            "seed": seed}
+    return lambda: ProductTail(spec, TAIL_CALIBRATION)
+
+
+def _product_default() -> RowScorer:
     import detectors
 
-    inner = ProductScorer(dict(WINNING_DETECTOR["detector"]), dict(detectors.DEFAULT_CALIBRATION))
-    return TailScore(inner, **WINNING_DETECTOR["tail"])
-
-
-def _winner_seed7() -> RowScorer:
-    import detectors
-
-    spec = {**WINNING_DETECTOR["detector"], "seed": 7}
-    inner = ProductScorer(spec, dict(detectors.DEFAULT_CALIBRATION))
-    return TailScore(inner, **WINNING_DETECTOR["tail"])
+    if "tail" in detectors.DEFAULT_CALIBRATION:
+        return ProductTail(detectors.DEFAULT_RCF, detectors.DEFAULT_CALIBRATION)
+    return ProductScorer(dict(detectors.DEFAULT_RCF), dict(detectors.DEFAULT_CALIBRATION))
 
 
 def _rcf_1024() -> RowScorer:
-    import detectors
-
-    return ProductScorer(dict(WINNING_DETECTOR["detector"]), dict(detectors.DEFAULT_CALIBRATION))
+    return ProductScorer(dict(NAB_BEST["detector"]), dict(QUANTILE_CALIBRATION))
 
 
 def _default_rcf_tail() -> RowScorer:
-    return TailScore(_default_rcf(), **WINNING_DETECTOR["tail"])
+    return TailScore(_default_rcf(), **TAIL)
 
 
 def _rcf_large() -> RowScorer:
-    import detectors
-
-    spec = {**WINNING_DETECTOR["detector"], "sample_size": 256}
-    return ProductScorer(spec, dict(detectors.DEFAULT_CALIBRATION))
+    spec = {**NAB_BEST["detector"], "sample_size": 256}
+    return ProductScorer(spec, dict(QUANTILE_CALIBRATION))
 
 
 def _krcf_tail() -> RowScorer:
-    return TailScore(_krcf_bare(), **WINNING_DETECTOR["tail"])
+    return TailScore(_krcf_bare(), **TAIL)
 
 
 def _krcf_tail_only() -> RowScorer:
-    return TailScore(_krcf_bare(), **{**WINNING_DETECTOR["tail"], "suppress": 0, "margin": 0.0})
+    return TailScore(_krcf_bare(), **{**TAIL, "suppress": 0, "margin": 0.0})
 
 
 def _krcf_gauss() -> RowScorer:
@@ -133,11 +116,11 @@ def _krcf_gauss() -> RowScorer:
 
 
 def _krcf_changes_tail() -> RowScorer:
-    return TailScore(KrcfScorer(features=ChangeFeatures(), seed=42), **WINNING_DETECTOR["tail"])
+    return TailScore(KrcfScorer(features=ChangeFeatures(), seed=42), **TAIL)
 
 
 def _zscore_tail() -> RowScorer:
-    return TailScore(_zscore(), **WINNING_DETECTOR["tail"])
+    return TailScore(_zscore(), **TAIL)
 
 
 _ALL = (
@@ -146,11 +129,12 @@ _ALL = (
     EvalConfig("river-hst", _river_hst, "River HalfSpaceTrees(seed=42) behind MinMaxScaler"),
     EvalConfig("krcf-bare", _krcf_bare, "krcf 100 trees, sample 256, shingle 1, raw score"),
     EvalConfig("zscore", _zscore, "rolling z-score over the last 5000 rows"),
-    EvalConfig("winner", _winner, "WINNING_DETECTOR: rcf 100x1024 -> TailScore"),
-    EvalConfig("winner-seed7", _winner_seed7, "the winner with forest seed 7 (seed spread)"),
+    EvalConfig("default", _product_default, "detectors.DEFAULT_RCF + DEFAULT_CALIBRATION"),
+    EvalConfig("winner", _product_tail(100, 1024), "NAB_BEST: rcf 100x1024, tail calibration"),
+    EvalConfig("winner-seed7", _product_tail(100, 1024, 7), "NAB_BEST with forest seed 7"),
     EvalConfig("rcf-100x1024", _rcf_1024, "product RCF at 100 trees x 1024, raw score"),
     EvalConfig("rcf-100x256", _rcf_large, "product RCF at 100 trees x 256, raw score"),
-    EvalConfig("rcf-default-tail", _default_rcf_tail, "rcf-default -> TailScore"),
+    EvalConfig("rcf-default-tail", _default_rcf_tail, "rcf-default raw score -> TailScore"),
     EvalConfig("krcf-tail", _krcf_tail, "krcf-bare -> TailScore"),
     EvalConfig("krcf-tail-only", _krcf_tail_only, "krcf-bare -> tail, no peak suppression"),
     EvalConfig("krcf-gauss", _krcf_gauss, "krcf-bare -> Gaussian tail (NAB likelihood idea)"),
@@ -158,8 +142,15 @@ _ALL = (
     EvalConfig("zscore-tail", _zscore_tail, "zscore -> TailScore"),
 )
 
+#: Candidate product defaults: rcf trees x sample with the tail calibration, seeds 42 and 7.
+_CANDIDATES = tuple(
+    EvalConfig(f"tail-{t}x{s}{'' if seed == 42 else f'-s{seed}'}", _product_tail(t, s, seed),
+               f"rcf {t} trees x {s}, seed {seed}, tail calibration")
+    for t in (30, 40, 50, 100) for s in (64, 128, 256, 512) for seed in (42, 7)
+)
+
 #: Every named configuration, by name.
-CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL}
+CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL + _CANDIDATES}
 
 #: The configurations compared by default: the required comparison plus the winner.
 BASELINE: tuple[str, ...] = (
@@ -168,5 +159,6 @@ BASELINE: tuple[str, ...] = (
     "river-hst",
     "krcf-bare",
     "zscore",
+    "default",
     "winner",
 )

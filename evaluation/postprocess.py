@@ -3,21 +3,23 @@
 NAB's leaders differ from the rest less by their model than by what they do with its raw
 score: they turn it into a tail probability of the stream's own score history (one scale
 for every stream, so one threshold serves all of them) and they alarm once per excursion.
-:class:`TailScore` does both (empirical tail, new peaks only) and is the measured winner;
+:class:`TailScore` and :class:`ProductTail` do both (empirical tail, new peaks only) with
+the product's own tail calibration (:class:`detectors.ScoreCalibrator`), the measured winner;
 :class:`GaussianTail` is NAB's "anomaly likelihood" idea (Gaussian tail of a short-term
 average), measured and kept for comparison; :class:`MaxOf` is a simple ensemble.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from detectors import ScoreCalibrator
 from evaluation.scorers import RowScorer
 
-__all__ = ["GaussianTail", "MaxOf", "TailScore"]
+__all__ = ["GaussianTail", "MaxOf", "ProductTail", "TailScore"]
 
 
 def _log_tail(z: float) -> float:
@@ -94,35 +96,23 @@ class GaussianTail:
 
 
 class TailScore:
-    """Post-process a raw score into its empirical tail probability, keeping only new peaks.
+    """Post-process a raw score into its tail level with the product's tail calibration.
 
-    1. *Tail*: ``-log10((m + 1) / (n + 1))`` where ``m`` of the last ``n`` raw scores
-       (``n <= history``) are at or above the new one: 2 means "1 in 100", 3 "1 in 1000".
-       One scale for every stream, whatever the detector or the data.
-    2. *Peaks only*: a tail value that does not beat every tail value of the previous
-       ``suppress`` rows by more than ``margin`` is reported as 0, so a sustained excursion
-       alarms once, at its start, and not on every row (NAB charges every row; operators
-       see one alarm). The margin stops a slow climb (each row a new maximum, each a hair
-       rarer than the last) from alarming on every row.
-
-    Output is 0 for the first ``min_history`` rows. Memory is bounded by ``history``.
-    :meth:`decide` flags ``tail >= threshold`` (default 3: rarer than 1 in 1000 and a new
-    peak), a rule that needs no labels.
+    A row-scorer wrapper around :class:`detectors.ScoreCalibrator` in tail mode (one
+    implementation, shared with the product): ``-log10((m + 1) / (n + 1))`` where ``m`` of
+    the last ``n`` raw scores (``n <= history``) are at or above the new one, reported only
+    at a new peak (it must beat every level of the previous ``suppress`` rows by more than
+    ``margin``), else 0; 0 for the first ``min_history`` rows. :meth:`decide` flags
+    ``level >= threshold`` (default 3: rarer than 1 in 1000 and a new peak), a rule that
+    needs no labels. For raw scores from outside the product (bare krcf, z-score); the
+    product path uses :class:`ProductTail`.
 
     Parameters
     ----------
     inner
         Row scorer whose raw score is post-processed (any scale; high means odd).
-    history
-        Raw scores kept for the empirical distribution.
-    suppress
-        Rows a new peak must beat (0 disables the suppression).
-    margin
-        How much rarer (in log10 units) than those rows a new peak must be.
-    min_history
-        Rows before any output.
-    threshold
-        Tail level flagged by :meth:`decide`.
+    history, suppress, margin, min_history, threshold
+        See :class:`detectors.ScoreCalibrator` (tail mode).
 
     Examples
     --------
@@ -132,7 +122,7 @@ class TailScore:
     ...     def process(self, value):
     ...         return next(self.values)
     >>> raw = [float(i % 10) for i in range(99)] + [50.0, 60.0, 1.0]
-    >>> t = TailScore(Raw(raw), suppress=5, min_history=10)
+    >>> t = TailScore(Raw(raw), suppress=5, margin=0.0, min_history=10)
     >>> out = [t.process(0.0) for _ in raw]
     >>> [round(v, 3) for v in out[98:]]
     [0.717, 2.0, 2.004, 0.0]
@@ -151,44 +141,50 @@ class TailScore:
         threshold: float = 3.0,
     ) -> None:
         self.inner = inner
-        self.history = history
-        self.suppress = suppress
-        self.margin = margin
-        self.min_history = min_history
         self.threshold = threshold
-        self._sorted: list[float] = []
-        self._order: deque[float] = deque()
-        self._peaks: deque[tuple[int, float]] = deque()  # (row, tail), tails decreasing
-        self._row = 0
-
-    def _tail(self, raw: float) -> float:
-        n = len(self._sorted)
-        if n < self.min_history:
-            return 0.0
-        at_or_above = n - bisect.bisect_left(self._sorted, raw)
-        return -math.log10((at_or_above + 1) / (n + 1))
+        tail = {"history": history, "suppress": suppress, "margin": margin,
+                "min_history": min_history}
+        self.calibrator = ScoreCalibrator(threshold=threshold, tail=tail)
 
     def process(self, value: float) -> float:
-        raw = self.inner.process(value)
-        tail = self._tail(raw)
-        peaks, row = self._peaks, self._row
-        while peaks and peaks[0][0] < row - self.suppress:
-            peaks.popleft()
-        out = tail if not peaks or tail > peaks[0][1] + self.margin else 0.0
-        while peaks and peaks[-1][1] <= tail:
-            peaks.pop()
-        peaks.append((row, tail))
-        self._row += 1
-        bisect.insort(self._sorted, raw)
-        self._order.append(raw)
-        if len(self._order) > self.history:
-            old = self._order.popleft()
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
-        return out
+        self.calibrator.update(self.inner.process(value))
+        return self.calibrator.last_level
 
     def decide(self, value: float) -> tuple[float, bool]:
         out = self.process(value)
         return out, out >= self.threshold
+
+
+class ProductTail:
+    """The product path in tail mode: ``detectors.build_scorer`` with a ``tail`` calibration.
+
+    :meth:`decide` returns the calibrator's level of the row (``-log10`` tail probability at
+    a new peak, else 0: the number the threshold applies to, swept by NAB) and the product's
+    own ``Assessment.flag``.
+
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(0)
+    >>> pt = ProductTail({"name": "rcf", "n_trees": 20, "sample_size": 64, "seed": 1},
+    ...                  {"tail": {"history": 5000, "suppress": 50}, "threshold": 3.0})
+    >>> out = [pt.decide(rng.gauss(0, 1)) for _ in range(1500)] + [pt.decide(30.0)]
+    >>> round(out[-1][0], 2), out[-1][1], sum(flag for _, flag in out[:-1])
+    (3.17, True, 1)
+    """
+
+    def __init__(self, detector: Mapping[str, Any], calibration: Mapping[str, Any]) -> None:
+        import detectors
+
+        self._scorer = detectors.build_scorer(detector, calibration, None, ["value"])
+        self._calibrator = self._scorer.calibrator()
+
+    def decide(self, value: float) -> tuple[float, bool]:
+        flag = self._scorer.process_one({"value": value}).flag
+        return self._calibrator.last_level, bool(flag)
+
+    def process(self, value: float) -> float:
+        return self.decide(value)[0]
 
 
 class MaxOf:

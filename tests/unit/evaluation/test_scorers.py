@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from evaluation.postprocess import GaussianTail, MaxOf, TailScore
+from detectors import ScoreCalibrator
+from evaluation.postprocess import GaussianTail, MaxOf, ProductTail, TailScore
 from evaluation.scorers import ChangeFeatures, KrcfScorer, RiverScorer, RollingZScore
 
 
@@ -104,7 +105,7 @@ def test_tail_score_without_suppression_and_bounded_history():
     out = [t.process(0.0) for _ in raw]
     assert out[:10] == [0.0] * 10
     assert all(v == pytest.approx(-np.log10(1 / 51)) for v in out[60:])
-    assert len(t._sorted) == 50
+    assert len(t.calibrator._sorted) == 50
 
 
 def test_tail_score_margin_stops_a_slow_climb_alarming_on_every_row():
@@ -115,3 +116,27 @@ def test_tail_score_margin_stops_a_slow_climb_alarming_on_every_row():
     b = [strict.process(0.0) for _ in raw]
     assert sum(v > 2 for v in a[200:]) == 20  # every row of the climb is a new maximum
     assert sum(v > 2 for v in b[200:]) == 1  # with a margin only its first row alarms
+
+
+def test_product_tail_level_is_the_number_its_flag_thresholds():
+    rng = np.random.default_rng(3)
+    values = np.r_[rng.normal(0, 1, 1500), [15.0, 15.0], rng.normal(0, 1, 50)]
+    pt = ProductTail(
+        {"name": "rcf", "n_trees": 20, "sample_size": 64, "seed": 3},
+        {"tail": {"history": 2000, "suppress": 30, "margin": 0.05}, "threshold": 3.0},
+    )
+    out = [pt.decide(v) for v in values.tolist()]
+    assert all(flag == (level >= 3.0) for level, flag in out)
+    assert out[1500][1] and not out[1501][1]  # one alarm per excursion
+    assert all(level == 0.0 for level, _ in out[:16])  # detector not ready: nothing recorded
+
+
+def test_tail_score_and_the_product_calibrator_are_one_implementation():
+    raw = [float(i % 7) for i in range(300)] + [40.0, 1.0, 41.0]
+    t = TailScore(_Fixed(raw), history=100, suppress=5, margin=0.05, min_history=10)
+    cal = ScoreCalibrator(
+        threshold=3.0, tail={"history": 100, "suppress": 5, "margin": 0.05, "min_history": 10}
+    )
+    for s in raw:
+        cal.update(s)
+        assert t.process(0.0) == cal.last_level
