@@ -9,22 +9,22 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from provision import versions
 
 
-def cache_dir() -> Path:
-    """The cache directory (not created).
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The cache directory (not created): ``OUTLIER_CACHE_DIR`` or the default.
 
-    >>> import os
-    >>> os.environ["OUTLIER_CACHE_DIR"] = "/tmp/oc-doctest"
-    >>> str(cache_dir())
+    >>> str(cache_dir({"OUTLIER_CACHE_DIR": "/tmp/oc-doctest"}))
     '/tmp/oc-doctest'
-    >>> del os.environ["OUTLIER_CACHE_DIR"]
+    >>> cache_dir({}).parts[-2:]
+    ('.cache', 'outlier-connector')
     """
-    override = os.environ.get("OUTLIER_CACHE_DIR")
+    override = environ.get("OUTLIER_CACHE_DIR")
     if override:
         return Path(override).expanduser().resolve()
     return Path.home() / ".cache" / "outlier-connector"
