@@ -2,7 +2,7 @@
 
 Twenty services talk along a fixed graph of 60 pairs (the same for every seed), about
 300 records/s in total; each pair has its own share of traffic, port, protocol and byte
-sizes, and 2 % of its flows are rejected. Anomaly kinds, each lasting 3 minutes, at fixed
+sizes, and 5 % of its flows are rejected. Anomaly kinds, each lasting 3 minutes, at fixed
 sizes (``default`` / ``subtle``):
 
 - ``pair_stop``: a pair drops to 0 flows / 30 % of its flows (a bad deploy). The flows it
@@ -54,7 +54,7 @@ SIZES = {
     "subtle": {"stop_keep": 0.3, "reject_factor": 3.0},
 }
 EPISODE = 180.0
-REJECT_P = 0.02
+REJECT_P = 0.05  # normal share of rejected flows (so ×3 is visible above noise)
 
 
 def _graph() -> dict[tuple[str, str], dict[str, Any]]:

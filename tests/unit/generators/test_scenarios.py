@@ -185,7 +185,7 @@ def test_flowlogs_graph_and_format():
         assert (body["src_service"], body["dst_service"]) in flowlogs.PAIRS
         assert body["start"] <= body["end"] and body["action"] in ("ACCEPT", "REJECT")
     rejects = sum(json.loads(r.value)["action"] == "REJECT" for r in recs) / len(recs)
-    assert rejects == pytest.approx(0.02, abs=0.01)
+    assert rejects == pytest.approx(flowlogs.REJECT_P, abs=0.015)
 
 
 @pytest.mark.parametrize(
