@@ -1,9 +1,11 @@
 """Named default configurations (importable, so evaluation measures exactly these).
 
-The default RCF is leaner than Kinesis' 100 trees x 256 samples (~100 us/record): 30 trees
-of 64 points score and learn in about 25 us/record on 3 features. Keyed models trade trees,
-sample and the bounding-box cache for memory, to stay under 100 KB per key
-(``python -m detectors.bench`` prints the figures).
+The default RCF is leaner than Kinesis' 100 trees x 256 samples (~100 us/record): 20 trees
+of 512 points score and learn in about 24 us/record on 3 features, and with the tail
+calibration score within about one point (standard profile, mean of 4 seeds) of
+:data:`NAB_BEST` (100 trees x 1024, about 4x slower) on NAB; see ``detectors/README.md``
+for the measured trade-off. Keyed models trade trees, sample and the bounding-box cache for
+memory, to stay under 100 KB per key (``python -m detectors.bench`` prints the figures).
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ __all__ = [
     "KINESIS_RCF",
 ]
 
-#: Default single-model RCF.
+#: Default single-model RCF: 20 trees x 512 points (best measured NAB score within the
+#: 30 us/record score+learn budget; 30 x 64 before).
 DEFAULT_RCF = MappingProxyType(
-    {"name": "rcf", "n_trees": 30, "sample_size": 64, "shingle_size": 1, "seed": 42}
+    {"name": "rcf", "n_trees": 20, "sample_size": 512, "shingle_size": 1, "seed": 42}
 )
 #: Kinesis ``RANDOM_CUT_FOREST(cursor, 1, 10, 10, 2)``.
 KINESIS_RCF = MappingProxyType({"name": "rcf", **KINESIS_PRESET, "seed": 42})
@@ -55,8 +58,9 @@ TAIL_CALIBRATION = MappingProxyType(
 )
 #: Former default calibration: flag the top 1% of each key's recent scores.
 QUANTILE_CALIBRATION = MappingProxyType({"quantile": 0.99, "warmup": 50, "window": 1000})
-#: Default calibration.
-DEFAULT_CALIBRATION = QUANTILE_CALIBRATION
+#: Default calibration: the tail calibration (the quantile filter before; keyed pipelines with
+#: many keys may prefer QUANTILE_CALIBRATION, 16 KB of history per key instead of 320 KB).
+DEFAULT_CALIBRATION = TAIL_CALIBRATION
 #: Best measured NAB configuration (rcf 100 x 1024 + tail calibration; slow, see README).
 NAB_BEST = MappingProxyType(
     {

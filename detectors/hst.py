@@ -77,8 +77,11 @@ def make_hst(
     window_size: int = 250,
     scaler: str = "unit",
     seed: int | None = None,
+    span: float = 8.0,
 ):
     """River HalfSpaceTrees behind a scaler (``"unit"``: :class:`UnitScaler`, or ``"minmax"``).
+
+    ``span`` is the :class:`UnitScaler` span (standard deviations mapped onto [0, 1]).
 
     Examples
     --------
@@ -87,7 +90,7 @@ def make_hst(
     """
     if scaler not in ("unit", "minmax"):
         raise ValueError(f"detector.scaler: expected 'unit' or 'minmax', got {scaler!r}")
-    pre = UnitScaler() if scaler == "unit" else preprocessing.MinMaxScaler()
+    pre = UnitScaler(span) if scaler == "unit" else preprocessing.MinMaxScaler()
     return pre | anomaly.HalfSpaceTrees(
         n_trees=n_trees, height=height, window_size=window_size, seed=seed
     )

@@ -26,7 +26,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
         "bounding_box_cache_fraction",
         "seed",
     ),
-    "hst": ("n_trees", "height", "window_size", "scaler", "seed"),
+    "hst": ("n_trees", "height", "window_size", "scaler", "seed", "span"),
 }
 
 _CALIBRATION_KEYS = ("threshold", "quantile", "warmup", "window", "protect", "tail")

@@ -94,10 +94,6 @@ def _rcf_1024() -> RowScorer:
     return ProductScorer(dict(NAB_BEST["detector"]), dict(QUANTILE_CALIBRATION))
 
 
-def _default_rcf_tail() -> RowScorer:
-    return TailScore(_default_rcf(), **TAIL)
-
-
 def _rcf_large() -> RowScorer:
     spec = {**NAB_BEST["detector"], "sample_size": 256}
     return ProductScorer(spec, dict(QUANTILE_CALIBRATION))
@@ -124,7 +120,7 @@ def _zscore_tail() -> RowScorer:
 
 
 _ALL = (
-    EvalConfig("rcf-default", _default_rcf, "product default RCF (detectors.DEFAULT_RCF)"),
+    EvalConfig("rcf-default", _default_rcf, "detectors.DEFAULT_RCF, raw score swept"),
     EvalConfig("hst-default", _default_hst, "product default HST (detectors.DEFAULT_HST)"),
     EvalConfig("river-hst", _river_hst, "River HalfSpaceTrees(seed=42) behind MinMaxScaler"),
     EvalConfig("krcf-bare", _krcf_bare, "krcf 100 trees, sample 256, shingle 1, raw score"),
@@ -134,7 +130,6 @@ _ALL = (
     EvalConfig("winner-seed7", _product_tail(100, 1024, 7), "NAB_BEST with forest seed 7"),
     EvalConfig("rcf-100x1024", _rcf_1024, "product RCF at 100 trees x 1024, raw score"),
     EvalConfig("rcf-100x256", _rcf_large, "product RCF at 100 trees x 256, raw score"),
-    EvalConfig("rcf-default-tail", _default_rcf_tail, "rcf-default raw score -> TailScore"),
     EvalConfig("krcf-tail", _krcf_tail, "krcf-bare -> TailScore"),
     EvalConfig("krcf-tail-only", _krcf_tail_only, "krcf-bare -> tail, no peak suppression"),
     EvalConfig("krcf-gauss", _krcf_gauss, "krcf-bare -> Gaussian tail (NAB likelihood idea)"),
@@ -146,7 +141,7 @@ _ALL = (
 _CANDIDATES = tuple(
     EvalConfig(f"tail-{t}x{s}{'' if seed == 42 else f'-s{seed}'}", _product_tail(t, s, seed),
                f"rcf {t} trees x {s}, seed {seed}, tail calibration")
-    for t in (30, 40, 50, 100) for s in (64, 128, 256, 512) for seed in (42, 7)
+    for t in (20, 25, 30, 40, 50, 100) for s in (64, 128, 256, 512) for seed in (42, 7, 1, 2)
 )
 
 #: Every named configuration, by name.
