@@ -33,9 +33,9 @@ DEFAULT_RCF = MappingProxyType(
 )
 #: Kinesis ``RANDOM_CUT_FOREST(cursor, 1, 10, 10, 2)``.
 KINESIS_RCF = MappingProxyType({"name": "rcf", **KINESIS_PRESET, "seed": 42})
-#: Default Half-Space Trees (River's defaults, seeded).
+#: Default Half-Space Trees (River's defaults, seeded) behind a UnitScaler of span 32.
 DEFAULT_HST = MappingProxyType(
-    {"name": "hst", "n_trees": 10, "height": 8, "window_size": 250, "seed": 42}
+    {"name": "hst", "n_trees": 10, "height": 8, "window_size": 250, "span": 32.0, "seed": 42}
 )
 #: Default per-key RCF: 20 trees of 32 points, no bounding-box cache (about 70 KB resident
 #: per key instead of about 220 KB for DEFAULT_RCF; same detection on per-key count streams).

@@ -52,6 +52,12 @@ def _default_hst() -> RowScorer:
     return ProductScorer(dict(detectors.DEFAULT_HST), dict(detectors.DEFAULT_CALIBRATION))
 
 
+def _default_hst_tail() -> RowScorer:
+    import detectors
+
+    return ProductTail(detectors.DEFAULT_HST, TAIL_CALIBRATION)
+
+
 def _river_hst() -> RowScorer:
     from river import anomaly, preprocessing
 
@@ -122,6 +128,7 @@ def _zscore_tail() -> RowScorer:
 _ALL = (
     EvalConfig("rcf-default", _default_rcf, "detectors.DEFAULT_RCF, raw score swept"),
     EvalConfig("hst-default", _default_hst, "product default HST (detectors.DEFAULT_HST)"),
+    EvalConfig("hst-default-tail", _default_hst_tail, "DEFAULT_HST, tail calibration"),
     EvalConfig("river-hst", _river_hst, "River HalfSpaceTrees(seed=42) behind MinMaxScaler"),
     EvalConfig("krcf-bare", _krcf_bare, "krcf 100 trees, sample 256, shingle 1, raw score"),
     EvalConfig("zscore", _zscore, "rolling z-score over the last 5000 rows"),
@@ -137,11 +144,13 @@ _ALL = (
     EvalConfig("zscore-tail", _zscore_tail, "zscore -> TailScore"),
 )
 
-#: Candidate product defaults: rcf trees x sample with the tail calibration, seeds 42 and 7.
+#: Candidate product defaults: rcf trees x sample with the tail calibration, forest seeds 42,
+#: 7, 1 and 2 (names ``tail-TxS`` for seed 42, ``tail-TxS-sN`` otherwise).
+_SHAPES = [(t, s) for t in (20, 25, 30, 40, 50) for s in (256, 512)] + [(30, 64), (30, 128)]
 _CANDIDATES = tuple(
     EvalConfig(f"tail-{t}x{s}{'' if seed == 42 else f'-s{seed}'}", _product_tail(t, s, seed),
                f"rcf {t} trees x {s}, seed {seed}, tail calibration")
-    for t in (20, 25, 30, 40, 50, 100) for s in (64, 128, 256, 512) for seed in (42, 7, 1, 2)
+    for t, s in _SHAPES for seed in (42, 7, 1, 2)
 )
 
 #: Every named configuration, by name.

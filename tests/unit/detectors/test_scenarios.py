@@ -6,7 +6,15 @@ import random
 
 import pytest
 
-from detectors import DEFAULT_KEYED, DEFAULT_KEYED_RCF, KINESIS_RCF, RandomCutForest, build_scorer
+from detectors import (
+    DEFAULT_HST,
+    DEFAULT_KEYED,
+    DEFAULT_KEYED_RCF,
+    KINESIS_RCF,
+    RandomCutForest,
+    build_detector,
+    build_scorer,
+)
 from detectors.hst import UnitScaler
 
 STATIONS = ("183A", "SH130", "TX45", "TX290", "Exit79")
@@ -87,3 +95,15 @@ def test_hst_explanation_skips_fields_within_one_spread():
     a = scorer.process_one({"a": 0.3, "b": 9.0})
     assert a.flag and a.explanation["a"]["attribution"] == 0.0
     assert a.explanation["b"]["attribution"] == pytest.approx(a.score)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_default_hst_grades_outliers_by_distance_beyond_a_few_sigma(seed):
+    # span 8 mapped every value past ~4 sigma to the same edge cell: 5 and 40 sigma tied,
+    # and on NAB no threshold beat never firing; the default span keeps them apart
+    det = build_detector(DEFAULT_HST, ["v"])
+    rng = random.Random(seed)
+    for _ in range(1000):
+        det.learn_one({"v": rng.gauss(50, 10)})
+    near, far = (det.score_one({"v": 50.0 + k * 10}) for k in (5, 40))
+    assert far > near
