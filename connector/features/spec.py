@@ -68,6 +68,7 @@ class Aggregate:
     name: str
     op: str
     field: str | None = None
+    scale: float = 1.0  # applied to the model input only; the document keeps the raw value
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,7 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
             raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")
         if a["op"] not in ("count", "key_age") and not a.get("field"):
             raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
-        aggs.append(Aggregate(a["name"], a["op"], a.get("field")))
+        aggs.append(Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0))))
     known = [a.name for a in aggs]
     if len(set(known)) != len(known):
         raise ConfigError(f"{path}.aggregates", "aggregate names must be unique")

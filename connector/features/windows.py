@@ -287,7 +287,7 @@ class WindowAggregator:
             "window": {"start": _iso(start), "end": _iso(end), "size_s": self.spec.size},
             **values,
         }
-        features = {n: values[n] for n in self.names}
+        features = {n: values[n] * self._ops[n].scale for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
 
     def _ratio(self, win: _Open, name: str, value: float) -> float:

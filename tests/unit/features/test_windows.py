@@ -228,3 +228,12 @@ def test_key_ratio_must_name_an_earlier_aggregate():
     raw["window"]["aggregates"][4]["field"] = "nothing"
     with pytest.raises(ConfigError, match=r"flowlogs\.window\.aggregates\[4\]\.field: must name"):
         parse_pipeline(raw, env={})
+
+
+def test_aggregate_scale_changes_the_model_input_not_the_document():
+    aggs = (Aggregate("count", "count", scale=0.5), Aggregate("n", "count"))
+    agg = WindowAggregator(spec(aggs=aggs))
+    feed(agg, [(0, rec(1)), (1, rec(2))])
+    (w,) = agg.advance(T0 + 10)
+    assert w.features == {"count": 1.0, "n": 2.0}
+    assert w.document["count"] == 2.0
