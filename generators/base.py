@@ -52,6 +52,15 @@ class GeneratedRecord:
     timestamp: float
     send: bool = True  # False: a record the anomaly removed; only its label is written
 
+    def __iter__(self) -> Iterator[Any]:
+        """Unpacks as ``key, value, label`` (the shape the demo and tests iterate over).
+
+        >>> key, value, label = GeneratedRecord(b"k", b"v", None, "id-1", None, 0.0)
+        >>> key, value, label
+        (b'k', b'v', None)
+        """
+        return iter((self.key, self.value, self.label))
+
     @property
     def headers(self) -> list[tuple[str, bytes]]:
         """Kafka headers carrying the label (empty for a normal record)."""
