@@ -46,10 +46,10 @@ def score_series(config: str, values: np.ndarray) -> tuple[np.ndarray, np.ndarra
     Examples
     --------
     >>> rng = np.random.default_rng(0)
-    >>> values = np.r_[rng.normal(0, 1, 300), [12.0], rng.normal(0, 1, 20)]
+    >>> values = np.r_[rng.normal(0, 1, 2000), [12.0], rng.normal(0, 1, 20)]
     >>> scores, flags, _ = score_series("zscore", values)
-    >>> int(np.argmax(scores)), bool(flags[300])
-    (300, True)
+    >>> int(np.argmax(scores)), bool(flags[2000])
+    (2000, True)
     """
     import detectors
 
