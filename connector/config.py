@@ -22,6 +22,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+import detectors.defaults
 from connector.decode.spec import Column, DecodeSpec, TimestampSpec, parse_decode
 from connector.errors import ConfigError
 from connector.features.spec import (
@@ -218,9 +219,10 @@ def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
     if len(set(names)) != len(names):
         raise ConfigError(f"{name}.features", "feature names must be unique")
     window = parse_window(raw["window"], key, f"{name}.window") if raw.get("window") else None
-    detector = dict(raw.get("detector") or {"name": "rcf"})
+    # absent blocks get the product defaults, measured in detectors/README.md
+    detector = _plain(raw.get("detector") or detectors.defaults.DEFAULT_RCF)
     _check_detector(detector, f"{name}.detector")
-    calibration = dict(raw.get("calibration") or {"quantile": 0.99})
+    calibration = _plain(raw.get("calibration") or detectors.defaults.DEFAULT_CALIBRATION)
     if "threshold" not in calibration and "quantile" not in calibration:
         raise ConfigError(f"{name}.calibration", "needs threshold or quantile")
     if window is None and not names:
@@ -324,3 +326,10 @@ def _rule(error: jsonschema.ValidationError) -> str:
         "minLength": lambda: "must not be empty",
     }
     return rules[v]() if v in rules else error.message
+
+
+def _plain(mapping: Any) -> Any:
+    """A nested mapping (read-only defaults included) as plain dicts, so it pickles and compares."""
+    if hasattr(mapping, "items"):
+        return {k: _plain(v) for k, v in mapping.items()}
+    return mapping
