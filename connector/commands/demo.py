@@ -43,9 +43,11 @@ def _mixed(records: Any, total: int, malformed: int, seed: int) -> Any:
 
     rng = random.Random(seed)
     where = set(rng.sample(range(1, max(total, 2)), min(malformed, max(total - 1, 0))))
+    bad = 0
     for n, rec in enumerate(records):
-        if n in where:
-            value = MALFORMED[n % len(MALFORMED)]
+        if n in where:  # one of each kind in turn, so every kind of fault shows up
+            value = MALFORMED[bad % len(MALFORMED)]
+            bad += 1
             yield GeneratedRecord(None, value, None, f"BAD-{n}", None, rec.timestamp)
         yield rec
 
