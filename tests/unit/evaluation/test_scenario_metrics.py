@@ -71,3 +71,20 @@ def test_window_document_ids_parse_to_key_and_start():
     out = {"flag": True, "warming_up": False}
     assert _window("flowlogs+checkout->payments+1800000060000", out) == (
         "checkout->payments", 1_800_000_060.0, True, False)
+
+
+def test_a_record_scenario_runs_every_generated_record_through_its_pipeline():
+    from evaluation.scenario_run import run_scenario
+
+    f = run_scenario("gameday", "default", records=3000, seed=3, anomaly_rate=0.005)
+    assert f.units == 3000  # one unit per record, none rejected
+    assert f.overall.events > 0 and f.normal + f.overall.events < f.units
+
+
+def test_a_windowed_scenario_scores_one_unit_per_station_window():
+    from evaluation.scenario_run import run_scenario
+
+    f = run_scenario("tolls", "default", records=20_000, seed=3, anomaly_rate=0.0)
+    # 200 s of event time at 100 records/s: 20 ten-second windows for each of 10 stations
+    # (the last window of each station is still open at the end: not scored)
+    assert f.units == 190 and f.overall.events == 0
