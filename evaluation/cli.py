@@ -73,6 +73,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--strength", default="both", choices=["default", "subtle", "both"])
     p.add_argument("--records", type=int, default=None, help="records to generate (per run)")
     p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    p.add_argument(
+        "--anomaly-rate",
+        type=float,
+        default=None,
+        help="per-record episode probability (default: evaluation.scenario_run.RUNS)",
+    )
     p.set_defaults(func=run)
 
 
@@ -134,7 +140,7 @@ def run_scenarios(args: argparse.Namespace) -> int:
     for name in names:
         for strength in strengths:
             start = time.perf_counter()
-            f = run_scenario(name, strength, args.records, args.seed)
+            f = run_scenario(name, strength, args.records, args.seed, args.anomaly_rate)
             unit = "record" if name in ("gameday", "sensors") else "window"
             for line in rows(name, strength, unit, f, time.perf_counter() - start):
                 print(line, flush=True)
