@@ -24,7 +24,7 @@ def rows(scenario: str, strength: str, unit: str, f: ScenarioFigures, seconds: f
     >>> from evaluation.scenario_metrics import Unit, figures
     >>> f = figures([Unit(False), Unit(True, 1, "spike", 0), Unit(True)])
     >>> rows("sensors", "default", "record", f, 1.0)[0].split()
-    ['sensors', 'default', 'all', 'record', '1', '1', '1.00', '0.5000', '2', '1', '0.00', '/', \
+    ['sensors', 'default', 'all', 'record', '1', '1', '1.000', '0.5000', '2', '1', '0.00', '/', \
 '0.00', '1.0']
     """
 
@@ -32,7 +32,7 @@ def rows(scenario: str, strength: str, unit: str, f: ScenarioFigures, seconds: f
         delay = f"{_f(k.mean_delay)} / {_f(k.max_delay, 2)}"
         return (
             f"{scenario:<9} {strength:<8} {kind:<15} {unit:<7} {k.events:>6} {k.detected:>4} "
-            f"{_f(k.recall):>6} {fpr:>7} {normal:>7} {fp:>4} {delay:>14} {sec:>6}"
+            f"{_f(k.recall, 3):>6} {fpr:>7} {normal:>7} {fp:>4} {delay:>14} {sec:>6}"
         )
 
     out = [line("all", f.overall, _f(f.fpr, 4), str(f.normal), str(f.false_positives),
