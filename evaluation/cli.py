@@ -14,6 +14,7 @@ NAB data: ``../shared/data/nab`` by default (NAB layout; MIT, Copyright 2014-202
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -79,6 +80,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="per-record episode probability (default: evaluation.scenario_run.RUNS)",
     )
+    p.add_argument(
+        "--what-if-calibration",
+        default=None,
+        metavar="JSON|tail",
+        help="with --scenario: replace the pipeline's calibration (a what-if for proposing a "
+        "pipeline change; 'tail' = detectors.DEFAULT_CALIBRATION)",
+    )
     p.set_defaults(func=run)
 
 
@@ -132,6 +140,16 @@ def run_scenarios(args: argparse.Namespace) -> int:
     from evaluation.scenario_table import HEADER, rows
 
     names = list(RUNS) if args.scenario == "all" else [args.scenario]
+    what_if = getattr(args, "what_if_calibration", None)
+    calibration = None
+    if what_if == "tail":
+        from detectors.defaults import DEFAULT_CALIBRATION
+
+        calibration = json.loads(json.dumps(DEFAULT_CALIBRATION, default=dict))
+    elif what_if:
+        calibration = json.loads(what_if)
+    if calibration is not None:
+        print(f"WHAT-IF calibration (not the shipped pipeline): {json.dumps(calibration)}")
     strengths = ["default", "subtle"] if args.strength == "both" else [args.strength]
     print("recall of injected events at the pipeline's own flag; FPR over normal units after "
           "warm-up; delay in units (records or windows) from the event's first, 0 = at once")
@@ -140,7 +158,9 @@ def run_scenarios(args: argparse.Namespace) -> int:
     for name in names:
         for strength in strengths:
             start = time.perf_counter()
-            f = run_scenario(name, strength, args.records, args.seed, args.anomaly_rate)
+            f = run_scenario(
+                name, strength, args.records, args.seed, args.anomaly_rate, calibration
+            )
             unit = "record" if name in ("gameday", "sensors") else "window"
             for line in rows(name, strength, unit, f, time.perf_counter() - start):
                 print(line, flush=True)

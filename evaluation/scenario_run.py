@@ -42,7 +42,7 @@ RUNS = {  # anomalies rare enough not to become the normal the models learn (see
     "gameday": RunSpec(200_000, 0.0004),
     "sensors": RunSpec(400_000, 0.0002),
     "reviews": RunSpec(30_000, 0.002),
-    "tolls": RunSpec(3_600_000, 0.000015),
+    "tolls": RunSpec(4_800_000, 0.000015),
     "flowlogs": RunSpec(5_400_000, 0.00003),
 }
 
@@ -64,8 +64,15 @@ def run_scenario(
     records: int | None = None,
     seed: int = 1,
     anomaly_rate: float | None = None,
+    calibration: dict | None = None,
 ) -> ScenarioFigures:
-    """Generate, prepare, score and measure one scenario at one strength."""
+    """Generate, prepare, score and measure one scenario at one strength.
+
+    ``calibration`` replaces the pipeline's calibration block: a what-if for proposing a
+    pipeline change, never the reported figures of the shipped config.
+    """
+    import dataclasses
+
     from connector.config import load_pipeline
     from connector.records import SourceRecord
     from connector.scoring import Scoring, WindowedScoring
@@ -73,6 +80,8 @@ def run_scenario(
 
     spec = RUNS[scenario]
     cfg = load_pipeline(PIPELINES / f"{scenario}.yaml")
+    if calibration is not None:
+        cfg = dataclasses.replace(cfg, calibration=dict(calibration))
     transform = build_transform(cfg)
     windowed = cfg.window is not None
     scoring = (WindowedScoring if windowed else Scoring).from_config(cfg)
