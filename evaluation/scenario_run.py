@@ -43,7 +43,7 @@ RUNS = {  # anomalies rare enough not to become the normal the models learn (see
     "sensors": RunSpec(400_000, 0.0002),
     "reviews": RunSpec(30_000, 0.002),
     "tolls": RunSpec(4_800_000, 0.000015),
-    "flowlogs": RunSpec(5_400_000, 0.00003),
+    "flowlogs": RunSpec(7_200_000, 0.00003),
 }
 
 
