@@ -25,6 +25,8 @@ _spec.loader.exec_module(kit)
 
 pytestmark = pytest.mark.integration
 COUNT = {"gameday": 600, "tolls": 3000, "reviews": 600, "sensors": 600, "flowlogs": 6000}
+# (scenario, pipeline): every scenario's own pipeline, plus the raw toll passes beside tolls
+PIPELINES = [(s, s) for s in kit.SCENARIOS] + [("tolls", "tolls-passes")]
 
 
 def _cli(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -38,17 +40,17 @@ def templates_applied(opensearch_url):
     assert out.returncode == 0, out.stderr
 
 
-@pytest.mark.parametrize("scenario", kit.SCENARIOS)
+@pytest.mark.parametrize(("scenario", "pipeline"), PIPELINES)
 def test_connector_documents_fit_the_template(opensearch, opensearch_url, kafka_bootstrap,
                                               index_name_factory, templates_applied,
-                                              tmp_path, scenario):
+                                              tmp_path, scenario, pipeline):
     records = tmp_path / f"{scenario}.txt"
     gen = _cli("generate", scenario, "--stdout", "--fast", "--seed", "3",
                "--count", str(COUNT[scenario]))
     assert gen.returncode == 0, gen.stderr
     records.write_text(gen.stdout)
-    index = index_name_factory(f"outliers-{scenario}")
-    run = _cli("run", f"pipelines/{scenario}.yaml", "--input", str(records), "--index", index,
+    index = index_name_factory(f"outliers-{pipeline}")
+    run = _cli("run", f"pipelines/{pipeline}.yaml", "--input", str(records), "--index", index,
                "--opensearch-url", opensearch_url, "--bootstrap", kafka_bootstrap,
                "--idle-timeout", "5")
     assert run.returncode == 0, run.stderr[-3000:]

@@ -13,12 +13,25 @@ from connector.transform import build_transform, render_event
 
 ROOT = Path(__file__).resolve().parents[3]
 SCENARIOS = ("gameday", "tolls", "reviews", "sensors", "flowlogs")
+# companion pipelines: another view of a scenario's topic (raw toll passes for the dashboard)
+COMPANIONS = {"tolls-passes": "tolls"}
 START = 1_800_000_000.0
 COUNTS = {"flowlogs": 40_000}  # ~2 minutes at 300/s: enough for 1-minute windows
 
 
 def test_one_pipeline_per_scenario_and_nothing_else():
-    assert sorted(p.stem for p in (ROOT / "pipelines").glob("*.yaml")) == sorted(SCENARIOS)
+    shipped = sorted(p.stem for p in (ROOT / "pipelines").glob("*.yaml"))
+    assert shipped == sorted((*SCENARIOS, *COMPANIONS))
+
+
+@pytest.mark.parametrize(("pipeline", "scenario"), sorted(COMPANIONS.items()))
+def test_companion_pipelines_read_their_scenario_cleanly(pipeline, scenario):
+    cfg = load_pipeline(ROOT / "pipelines" / f"{pipeline}.yaml", env={})
+    assert cfg.source.topics == (scenario,) and cfg.output.index == f"outliers-{pipeline}"
+    transform = build_transform(cfg)
+    gen = importlib.import_module(f"generators.{scenario}")
+    for rec in gen.records(count=2000, seed=1, start=START):
+        assert transform.prepare(rec.value).features
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
