@@ -10,7 +10,6 @@ import base64
 import logging
 import os
 import subprocess
-import time
 import uuid
 from pathlib import Path
 
@@ -140,14 +139,5 @@ def healthy(bootstrap: str = BOOTSTRAP, timeout: float = 2.0) -> bool:
 
 def wait_healthy(pid: int | None, server: ServerLayout, timeout: float = 90.0) -> None:
     """Wait until the broker answers; fail early (with its log tail) if it exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if healthy():
-            return
-        if pid is not None and not procs.alive(pid):
-            raise ProvisionError(
-                f"kafka exited during start-up; log {server.log_file}:\n"
-                + procs.tail(server.log_file, 30)
-            )
-        time.sleep(0.5)
-    raise ProvisionError(f"kafka did not answer on {BOOTSTRAP} within {timeout:.0f}s")
+    procs.wait_healthy("kafka", healthy, pid, server.log_file, timeout=timeout, interval=0.5,
+                       not_ready=f"did not answer on {BOOTSTRAP}")

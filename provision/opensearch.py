@@ -13,7 +13,6 @@ import os
 import pwd
 import shutil
 import subprocess
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -217,17 +216,8 @@ def healthy(timeout: float = 2.0) -> bool:
 
 def wait_healthy(pid: int | None, server: ServerLayout, timeout: float = 180.0) -> None:
     """Wait for yellow health; fail early (with the log tail) if the JVM exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if healthy():
-            return
-        if pid is not None and not procs.alive(pid):
-            raise ProvisionError(
-                f"opensearch exited during start-up; log {server.log_file}:\n"
-                + procs.tail(server.log_file, 40)
-            )
-        time.sleep(1.0)
-    raise ProvisionError(f"opensearch did not reach yellow on {URL} within {timeout:.0f}s")
+    procs.wait_healthy("opensearch", healthy, pid, server.log_file, timeout=timeout,
+                       interval=1.0, tail_lines=40, not_ready=f"did not reach yellow on {URL}")
 
 
 def smoke_test() -> None:

@@ -12,7 +12,10 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+from provision.errors import ProvisionError
 
 log = logging.getLogger(__name__)
 
@@ -180,3 +183,31 @@ def tail(path: Path, lines: int) -> str:
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:]) if lines > 0 else ""
+
+
+def wait_healthy(
+    name: str,
+    healthy: Callable[[], bool],
+    pid: int | None,
+    log_file: Path,
+    *,
+    timeout: float,
+    interval: float,
+    not_ready: str,
+    tail_lines: int = 30,
+) -> None:
+    """Poll ``healthy()`` until it is true; fail early, with the log tail, if ``pid`` exits.
+
+    **Blocks** up to ``timeout`` seconds (``time.sleep(interval)`` between polls); raises
+    :class:`~provision.errors.ProvisionError` naming ``not_ready`` when time runs out.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if healthy():
+            return
+        if pid is not None and not alive(pid):
+            raise ProvisionError(
+                f"{name} exited during start-up; log {log_file}:\n" + tail(log_file, tail_lines)
+            )
+        time.sleep(interval)
+    raise ProvisionError(f"{name} {not_ready} within {timeout:.0f}s")
