@@ -12,17 +12,17 @@ opensearch-py keyword arguments); values whose key looks secret are masked in ``
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 import detectors.defaults
+from connector.config_env import Settings, interpolate
+from connector.config_schema import SCHEMA_PATH, validate_schema
 from connector.decode.spec import Column, DecodeSpec, TimestampSpec, parse_decode
 from connector.errors import ConfigError
 from connector.features.spec import (
@@ -37,32 +37,12 @@ from connector.features.spec import (
 # fmt: off
 __all__ = [
     "Aggregate", "Column", "ConfigError", "DecodeSpec", "EventsOutput", "FeatureSpec", "KeySpec",
-    "OutputSpec", "PipelineConfig", "Settings", "SourceSpec", "TimestampSpec", "WindowSpec",
-    "load_pipeline", "parse_pipeline",
+    "OutputSpec", "PipelineConfig", "SCHEMA_PATH", "Settings", "SourceSpec", "TimestampSpec",
+    "WindowSpec", "load_pipeline", "parse_pipeline",
 ]
 # fmt: on
 
-SCHEMA_PATH = Path(__file__).with_name("pipeline_schema.json")
-_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
-_SECRET = re.compile(r"pass|secret|token|credential|http_auth|api_key|private", re.I)
 _CONDITION = re.compile(r"^\s*([\w.@]+)\s*(>=|<=|==|!=|>|<)\s*(\S+)\s*$")
-
-
-class Settings(dict):
-    """Client settings passed verbatim to a client; read-only, secrets masked in ``repr``.
-
-    >>> Settings({"bootstrap.servers": "b:9092", "sasl.password": "hunter2"})
-    Settings({'bootstrap.servers': 'b:9092', 'sasl.password': '***'})
-    """
-
-    def __repr__(self) -> str:
-        shown = {k: ("***" if _SECRET.search(str(k)) else v) for k, v in self.items()}
-        return f"Settings({shown!r})"
-
-    def _readonly(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("Settings are read-only; copy with dict(settings) to change them")
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _readonly  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -173,8 +153,8 @@ def parse_pipeline(
     name = raw.get("name", default_name) if isinstance(raw, dict) else default_name
     if not isinstance(raw, dict):
         raise ConfigError(str(name), "must be a mapping")
-    raw = _interpolate(raw, os.environ if env is None else env, str(name))
-    _validate_schema(raw, str(name))
+    raw = interpolate(raw, os.environ if env is None else env, str(name))
+    validate_schema(raw, str(name))
     return _build(raw, str(name))
 
 
@@ -183,28 +163,6 @@ def _parse_condition(text: str, path: str) -> tuple[str, str, Any]:
     if not m:
         raise ConfigError(path, "must look like 'field > 1' or 'outlier.flag == true'")
     return m.group(1), m.group(2), yaml.safe_load(m.group(3))
-
-
-def _interpolate(node: Any, env: Any, path: str) -> Any:
-    if isinstance(node, dict):
-        return {k: _interpolate(v, env, f"{path}.{k}") for k, v in node.items()}
-    if isinstance(node, list):
-        return [_interpolate(v, env, f"{path}[{i}]") for i, v in enumerate(node)]
-    if not isinstance(node, str) or "${" not in node:
-        return node
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(1) in env:
-            return str(env[m.group(1)])
-        if m.group(2) is not None:
-            return m.group(2)
-        raise ConfigError(path, f"environment variable {m.group(1)} is not set (no default)")
-
-    out = _ENV.sub(sub, node)
-    whole = _ENV.fullmatch(node) is not None
-    if whole and not _SECRET.search(path) and re.fullmatch(r"-?\d+(\.\d+)?|true|false", out):
-        return yaml.safe_load(out)  # a whole-value reference keeps its number/bool type
-    return out
 
 
 def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
@@ -295,37 +253,6 @@ def _output(raw: dict[str, Any], name: str, source: SourceSpec) -> OutputSpec:
         errors_topic=errors,
         events=events,
     )
-
-
-def _schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-
-
-def _validate_schema(raw: dict[str, Any], name: str) -> None:
-    validator = jsonschema.Draft202012Validator(_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(raw))
-    if error is None:
-        return
-    steps = error.absolute_path
-    where = name + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in steps)
-    raise ConfigError(where, _rule(error))
-
-
-def _rule(error: jsonschema.ValidationError) -> str:
-    v, expected = error.validator, error.validator_value
-    if isinstance(error.schema, dict) and "x-rule" in error.schema:
-        return str(error.schema["x-rule"])  # the schema's own wording for this rule
-    rules = {
-        "minimum": lambda: f"must be ≥ {expected}",
-        "exclusiveMinimum": lambda: f"must be > {expected}",
-        "maximum": lambda: f"must be ≤ {expected}",
-        "exclusiveMaximum": lambda: f"must be < {expected}",
-        "type": lambda: f"must be of type {expected}",
-        "enum": lambda: "must be one of " + ", ".join(map(str, expected)),
-        "minItems": lambda: f"must have at least {expected} item(s)",
-        "minLength": lambda: "must not be empty",
-    }
-    return rules[v]() if v in rules else error.message
 
 
 def _plain(mapping: Any) -> Any:
