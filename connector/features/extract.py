@@ -99,6 +99,9 @@ class FeatureExtractor:
         self.names = [n for s in self.specs for n in s.output_names]
         self._state: dict[str, Any] = {s.name: OrderedDict() for s in self.specs}
         self._recent: dict[str, deque[float]] = {s.name: deque() for s in self.specs}
+        # recent_count: an upper bound of the kept times; at or below ``now``, all are counted
+        self._latest: dict[str, float] = dict.fromkeys(self._recent, -math.inf)
+        self._options = {s.name: _Options(s.value) for s in self.specs if s.kind == "derived"}
 
     def extract(
         self, document: dict[str, Any], key: str | None = None, at: datetime | None = None
@@ -128,7 +131,7 @@ class FeatureExtractor:
         if kind == "status_class":
             return float(int(_number(raw, spec.field)) // 100)
         if kind == "equals":
-            return 1.0 if _matches(raw, spec.value) else 0.0
+            return 1.0 if self._options[spec.name].match(raw) else 0.0
         if kind == "length":
             return float(len("" if raw is _MISSING else str(raw)))
         if kind == "recent_count":
@@ -153,12 +156,18 @@ class FeatureExtractor:
         return result
 
     def _recent_count(self, spec: Any, raw: Any, at: datetime | None) -> float:
-        times = self._recent[spec.name]
+        name = spec.name
+        times = self._recent[name]
         now = at.timestamp() if at is not None else (times[-1] if times else 0.0)
-        if raw is not _MISSING and _matches(raw, spec.value):
+        if raw is not _MISSING and self._options[name].match(raw):
             times.append(now)
+            if now > self._latest[name]:
+                self._latest[name] = now
         while times and times[0] <= now - spec.seconds:
             times.popleft()
+        if self._latest[name] <= now:  # in event-time order: every kept time counts
+            return float(len(times))
+        self._latest[name] = max(times, default=-math.inf)  # an out-of-order record
         return float(sum(1 for t in times if t <= now))
 
     def snapshot(self) -> dict[str, Any]:
@@ -178,6 +187,7 @@ class FeatureExtractor:
         for name, times in blob.get("recent", {}).items():
             if name in self._recent:
                 self._recent[name] = deque(times)
+                self._latest[name] = max(times, default=-math.inf)
 
 
 def _tolerates_missing(spec: Any) -> bool:
@@ -215,6 +225,29 @@ def _categorical(spec: Any, raw: Any) -> dict[str, float]:
         return {spec.name: float(len(spec.categories))}  # unknown -> one past the last
 
 
-def _matches(raw: Any, expected: Any) -> bool:
-    options = expected if isinstance(expected, list | tuple) else [expected]
-    return any(raw == o or str(raw) == str(o) for o in options)
+class _Options:
+    """The value(s) an ``equals``/``recent_count`` feature matches: equal, or equal as text.
+
+    >>> opts = _Options(["ERROR", 5])
+    >>> opts.match("ERROR"), opts.match(5.0), opts.match("5"), opts.match({"a": 1}), opts.match(6)
+    (True, True, True, False, False)
+    """
+
+    def __init__(self, expected: Any) -> None:
+        self.values = tuple(expected) if isinstance(expected, list | tuple) else (expected,)
+        self.texts = frozenset(str(o) for o in self.values)
+        try:
+            self.hashed: frozenset[Any] | None = frozenset(self.values)
+        except TypeError:  # an unhashable option: compare one by one
+            self.hashed = None
+
+    def match(self, raw: Any) -> bool:
+        try:
+            if self.hashed is not None and raw in self.hashed:
+                return True
+        except TypeError:  # an unhashable value (a dict or list field)
+            pass
+        else:
+            if self.hashed is not None:
+                return str(raw) in self.texts
+        return any(raw == o for o in self.values) or str(raw) in self.texts

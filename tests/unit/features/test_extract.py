@@ -62,6 +62,37 @@ def test_recent_count_counts_a_burst_in_event_time():
     assert ex.extract({"lvl": "INFO"}, at=at(9.5 + 10.0))["err"] == 0.0
 
 
+def test_recent_count_with_out_of_order_times_equals_a_brute_force_count():
+    import random
+    from collections import deque
+
+    spec = FeatureSpec("err", "derived", "lvl", derive="recent_count", value="ERROR", seconds=5.0)
+    ex, rng, kept = FeatureExtractor([spec]), random.Random(3), deque()
+    for i in range(400):
+        when = at(i * 0.3 + rng.uniform(-4.0, 1.0))  # often older than records already seen
+        level = rng.choice(["ERROR", "INFO"])
+        if i == 200:  # a restart in the middle: the restored state counts the same
+            restored = FeatureExtractor([spec])
+            restored.restore(ex.snapshot())
+            ex = restored
+        # the rule, written plainly: keep matching times, drop from the oldest kept end,
+        # count the kept times not after this record's
+        now = when.timestamp()
+        if level == "ERROR":
+            kept.append(now)
+        while kept and kept[0] <= now - 5.0:
+            kept.popleft()
+        expected = float(sum(1 for k in kept if k <= now))
+        assert ex.extract({"lvl": level}, at=when)["err"] == expected, i
+
+
+def test_equals_matches_values_and_their_text():
+    spec = FeatureSpec("x", "derived", "code", derive="equals", value=[500, "DOWN"])
+    ex = FeatureExtractor([spec])
+    got = [ex.extract({"code": v})["x"] for v in (500, 500.0, "500", "DOWN", 200, [500], None)]
+    assert got == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0]
+
+
 def test_per_key_state_deviation_change_and_run_length():
     ex = FeatureExtractor(
         [
