@@ -3,7 +3,9 @@
 One call per batch: :meth:`Scoring.documents` hands every feature vector of the batch to the
 scorer's ``process_many`` (score, then learn, in order), then builds each document's body
 (the record as decoded, ``@timestamp`` in UTC ISO-8601 and the ``outlier`` object of
-SCENARIOS.md) and serialises it once with ``json.dumps``.
+SCENARIOS.md) and serialises it once, with orjson (8.2 -> 1.3 µs per game-day document,
+measured in the note), falling back to ``json`` for what orjson refuses (integers beyond 64
+bits, keys that are not strings).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from connector.errors import RecordRejected
 from connector.records import Document, Rejection, SourceRecord, action_line, record_doc_id
 
@@ -23,6 +27,8 @@ __all__ = ["Scoring", "WindowedScoring", "dumps", "iso_utc", "outlier_fields"]
 _dumps = json.JSONEncoder(
     ensure_ascii=False, separators=(",", ":"), default=str, check_circular=False, allow_nan=False
 ).encode
+# orjson passes datetimes and dataclasses to ``default`` (str), as the json encoder would
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _last_second: list = [None, ""]  # records arrive in time order: reuse the seconds' text
 
 
@@ -62,7 +68,13 @@ def dumps(body: dict) -> str:
     --------
     >>> dumps({"a": 1.5, "b": float("nan"), "c": {"d": float("inf")}, "e": "é"})
     '{"a":1.5,"b":null,"c":{"d":null},"e":"é"}'
+    >>> dumps({"big": 2**70, 7: "seven"})  # beyond orjson: the json encoder takes over
+    '{"big":1180591620717411303424,"7":"seven"}'
     """
+    try:
+        return orjson.dumps(body, default=str, option=_ORJSON_OPTIONS).decode()
+    except TypeError:  # orjson.JSONEncodeError: a big integer or a non-string key
+        pass
     try:
         return _dumps(body)
     except ValueError:  # allow_nan=False: rare, so only then walk the document
@@ -180,16 +192,24 @@ class WindowedScoring(Scoring):
     def documents(
         self, prepared: Sequence[Any], records: Sequence[SourceRecord]
     ) -> tuple[list[Document], list[Rejection]]:
-        """Fold the batch in; score and build documents for the windows it closed."""
-        closed, rejections = [], []
+        """Fold the batch in; score and build documents for the windows it closed.
+
+        Each document's ``trigger`` is the record that closed (or updated) its window.
+        """
+        closed, triggers, rejections = [], [], []
         for p, rec in zip(prepared, records, strict=True):
             try:
-                closed.extend(self.aggregator.add(p, rec.position))
+                windows = self.aggregator.add(p, rec.position)
             except RecordRejected as exc:  # later than allowed, with late_policy: reject
                 rejections.append(Rejection(rec, exc.reason))
-        return self.window_documents(closed), rejections
+                continue
+            closed.extend(windows)
+            triggers.extend([rec.position] * len(windows))
+        return self.window_documents(closed, triggers), rejections
 
-    def window_documents(self, windows: Sequence[Any]) -> list[Document]:
+    def window_documents(
+        self, windows: Sequence[Any], triggers: Sequence[Any] | None = None
+    ) -> list[Document]:
         """Score windows (in order) and build their documents."""
         if not windows:
             return []
@@ -197,13 +217,13 @@ class WindowedScoring(Scoring):
             [w.features for w in windows], [w.key for w in windows]
         )
         docs = []
-        for w, a in zip(windows, assessments, strict=True):
+        for i, (w, a) in enumerate(zip(windows, assessments, strict=True)):
             body = dict(w.document)
             body["@timestamp"] = iso_utc(w.end)
             body["outlier"] = outlier_fields(a)
             doc_id = w.doc_id(self.pipeline)
             docs.append(Document(doc_id, action_line(doc_id, "index"), dumps(body), None,
-                                 bool(a.flag), body))
+                                 bool(a.flag), body, triggers[i] if triggers else None))
         return docs
 
     def hold(self) -> dict[tuple[str, int], int]:
