@@ -143,10 +143,43 @@ class CalibratedFilter(base.AnomalyFilter):
             return grade, False, 0.0, True
         return grade, flag, confidence, warming
 
+    def observe_score(self, score: float) -> tuple[float, bool, float, bool]:
+        """:meth:`assess_score`, then record the score (the first half of :meth:`learn_score`).
+
+        One pass over the history; pair it with :meth:`learn_observed` (the scorer's hot path).
+        """
+        if self._ready or self.detector_ready:
+            return self.calibrator.observe(score)
+        grade = self.calibrator.assess(score)[0]
+        return grade, False, 0.0, True
+
     def learn_score(self, x: dict, score: float, flag: bool, **learn_kwargs: Any) -> None:
         """Record an already computed score and update the detector (no second scoring)."""
         if self.detector_ready:
             self.calibrator.update(score)
+        self.learn_observed(x, flag, **learn_kwargs)
+
+    def score_point(self, x: dict) -> tuple[float, Any]:
+        """Raw score and what :meth:`learn_observed` may reuse to learn ``x`` (RCF: its point).
+
+        Examples
+        --------
+        >>> flt = CalibratedFilter(RandomCutForest(n_trees=5, seed=1), threshold=2.5)
+        >>> flt.score_point({"a": 1.0})
+        (0.0, None)
+        """
+        if self._rcf_means:
+            return self.anomaly_detector.score_point(x)
+        return float(self.anomaly_detector.score_one(x)), None
+
+    def learn_observed(
+        self, x: dict, flag: bool, point: Any = None, **learn_kwargs: Any
+    ) -> None:
+        """Update the feature means and the detector; the score was recorded already.
+
+        ``point``: the second value :meth:`score_point` returned for ``x``, if nothing was
+        learned since.
+        """
         if not self._rcf_means:
             self._n_learned += 1
             inv = 1.0 / min(self._n_learned, self._horizon)
@@ -162,7 +195,10 @@ class CalibratedFilter(base.AnomalyFilter):
                     means[name] = mean + step
                     variances[name] = (1.0 - inv) * (variances[name] + diff * step)
         if not (self.protect_anomaly_detector and flag):
-            self.anomaly_detector.learn_one(x, **learn_kwargs)
+            if point is not None:
+                self.anomaly_detector.learn_point(x, point)
+            else:
+                self.anomaly_detector.learn_one(x, **learn_kwargs)
 
     def learn_one(self, *args: Any, **learn_kwargs: Any) -> None:
         """Score ``x``, record the score, then update the detector."""

@@ -60,5 +60,25 @@ class PeakFilter:
         peaks.append((self._row, level))
         self._row += 1
 
+    def step(self, level: float) -> bool:
+        """:meth:`beats` then :meth:`push` of ``level``, in one pass (the hot path).
+
+        Examples
+        --------
+        >>> pf = PeakFilter(suppress=2, margin=0.0)
+        >>> [pf.step(level) for level in (1.0, 3.0, 2.0, 2.5, 1.0, 1.0, 1.5)]
+        [True, True, False, False, False, False, True]
+        """
+        peaks = self._peaks
+        oldest = self._row - self.suppress
+        while peaks and peaks[0][0] < oldest:  # expired rows are a prefix (rows increase)
+            peaks.popleft()
+        beats = level > peaks[0][1] + self.margin if peaks else True
+        while peaks and peaks[-1][1] <= level:
+            peaks.pop()
+        peaks.append((self._row, level))
+        self._row += 1
+        return beats
+
     def __repr__(self) -> str:
         return f"PeakFilter(suppress={self.suppress}, margin={self.margin})"

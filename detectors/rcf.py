@@ -182,6 +182,9 @@ class RandomCutForest(base.AnomalyDetector):
         if self._forest is None:
             self._forest = krcf.RandomCutForest(self._options(len(self._order)))
             self._means = list(point)
+        self._learn(point)
+
+    def _learn(self, point: list[float]) -> None:
         self._forest.update(point)
         self._n += 1
         # the means follow the forest's memory: about the last `time_decay` records
@@ -193,6 +196,63 @@ class RandomCutForest(base.AnomalyDetector):
         if self._forest is None:
             return 0.0
         return float(self._forest.score(self._vector(x)))
+
+    def score_point(self, x: dict) -> tuple[float, list[float] | None]:
+        """``score_one(x)`` and the point that was scored, to learn with :meth:`learn_point`.
+
+        Scoring then learning the same record this way builds its point once. The point is
+        ``None`` before the forest exists.
+
+        Examples
+        --------
+        >>> rcf = RandomCutForest(n_trees=5, sample_size=16, seed=1)
+        >>> rcf.score_point({"a": 1.0})
+        (0.0, None)
+        >>> for v in range(40):
+        ...     rcf.learn_one({"a": float(v % 5)})
+        >>> score, point = rcf.score_point({"a": 2.0})
+        >>> score == rcf.score_one({"a": 2.0}), point
+        (True, [2.0])
+        """
+        if self._forest is None:
+            return 0.0, None
+        point = self._vector(x)
+        return float(self._forest.score(point)), point
+
+    def score_vector(self, point: list[float]) -> float:
+        """Score of a point given in :attr:`feature_order`, every value a finite float.
+
+        Skips the dict look-ups and imputation of :meth:`score_one` (the scorer's hot path);
+        0.0 before the forest exists.
+
+        Examples
+        --------
+        >>> rcf = RandomCutForest(n_trees=5, sample_size=16, features=("a", "b"), seed=1)
+        >>> for v in range(40):
+        ...     rcf.learn_vector([float(v % 5), 1.0])
+        >>> rcf.score_vector([2.0, 1.0]) == rcf.score_one({"a": 2.0, "b": 1.0})
+        True
+        """
+        if self._forest is None:
+            return 0.0
+        return float(self._forest.score(point))
+
+    def learn_vector(self, point: list[float]) -> None:
+        """``learn_one`` of a point given in :attr:`feature_order` (known), values finite."""
+        if self._forest is None:
+            self._forest = krcf.RandomCutForest(self._options(len(point)))
+            self._means = list(point)
+        self._learn(point)
+
+    def learn_point(self, x: dict, point: list[float] | None) -> None:
+        """``learn_one(x)``, reusing the point :meth:`score_point` returned for ``x``.
+
+        Only valid when nothing was learned in between (the point depends on the means).
+        """
+        if point is None:
+            self.learn_one(x)
+        else:
+            self._learn(point)
 
     def attribution_one(self, x: dict) -> dict[str, tuple[float, float]]:
         """Per-feature ``(high, low)`` attribution of the score of ``x``.

@@ -52,11 +52,17 @@ class Scorer:
         self.calibration = dict(calibration or {})
         self.keyed = dict(keyed) if keyed is not None else None
         self.features = list(features) if features else None
+        self._names = tuple(self.features) if self.features else None
         self.missing = missing
         self.model = model_id(self.detector, self.calibration)
         prototype = build_filter(self.detector, self.calibration, self.features)
         self._pool = KeyedModels(prototype, **self.keyed) if self.keyed is not None else None
         self._single: CalibratedFilter | None = prototype if self._pool is None else None
+
+    def __setstate__(self, st: dict) -> None:
+        # snapshots from before the RCF fast path lack the feature tuple
+        st.setdefault("_names", tuple(st["features"]) if st.get("features") else None)
+        self.__dict__.update(st)
 
     # -- record path ---------------------------------------------------------------------
     def _unit(self, key: Hashable | None) -> CalibratedFilter:
@@ -102,20 +108,49 @@ class Scorer:
         (0.0, False, True, 'wp-login')
         """
         unit = self._unit(key)
+        names = self._names
+        if names is not None and unit._rcf_means and unit.anomaly_detector._order == names:
+            try:  # hot path: a bare RCF in the scorer's feature order, every value finite
+                point = [float(x[name]) for name in names]
+                total = sum(point)
+            except (KeyError, TypeError, ValueError, OverflowError):
+                total = math.nan
+            if total - total == 0.0:
+                return self._process_point(unit, point, key)
         xf, reason = self._prepare(x, unit)
         skey = None if key is None else str(key)
         if reason is not None:
             warming = unit.calibrator.warming_up or not unit.detector_ready
             return Assessment(0.0, 0.0, False, 0.0, warming, skey, self.model, rejected=reason)
-        score = float(unit.score_one(xf))
-        grade, flag, confidence, warming = unit.assess_score(score)
+        # score once, grade and record the score in one pass, explain, learn (point reused)
+        score, point = unit.score_point(xf)
+        grade, flag, confidence, warming = unit.observe_score(score)
         a = Assessment(score, grade, flag, confidence, warming, skey, self.model)
         if flag:
             a.explanation = explain_one(
                 unit.anomaly_detector, xf, unit.feature_means, score, unit.feature_spreads
             )
             a.top_field, a.direction = top_of(a.explanation)
-        unit.learn_score(xf, score, flag)
+        unit.learn_observed(xf, flag, point)
+        return a
+
+    def _process_point(self, unit: CalibratedFilter, point: list[float], key: Any) -> Assessment:
+        """:meth:`process_one` for a bare RCF, every feature present and finite.
+
+        The same steps as the general path (equal outputs, pinned by the equivalence tests)
+        without the feature dict, a second point and the filter's generic layers.
+        """
+        rcf = unit.anomaly_detector
+        score = rcf.score_vector(point)
+        grade, flag, confidence, warming = unit.observe_score(score)
+        a = Assessment(score, grade, flag, confidence, warming,
+                       None if key is None else str(key), self.model)
+        if flag:
+            xf = dict(zip(self._names, point, strict=True))  # type: ignore[arg-type]
+            a.explanation = explain_one(rcf, xf, unit.feature_means, score, unit.feature_spreads)
+            a.top_field, a.direction = top_of(a.explanation)
+        if not (unit.protect_anomaly_detector and flag):
+            rcf.learn_vector(point)
         return a
 
     def process_many(
