@@ -18,6 +18,7 @@ import yaml
 from connector.config import PipelineConfig, parse_pipeline
 from connector.runner import Runner
 from connector.scoring import Scoring, WindowedScoring
+from connector.sinks.fence import Fences
 from connector.sinks.kafka import ErrorTopicSink, EventSink, producer_settings
 from connector.sinks.opensearch import OpenSearchSink
 from connector.sources.file import FileSource
@@ -117,12 +118,17 @@ def build_runner(
 
         base = producer_settings(cfg.source.kafka)
         producer = Producer(base)
+        kafka_source = cfg.source.kind == "kafka"  # replays happen: fence the outputs
         if cfg.output.errors_topic:
-            errors = ErrorTopicSink(producer, cfg.output.errors_topic)
+            topic = cfg.output.errors_topic
+            fences = Fences(topic, base) if kafka_source else None
+            errors = ErrorTopicSink(producer, topic, fences=fences)
         ev = cfg.output.events
         if ev is not None:
-            ev_producer = Producer({**base, **ev.kafka}) if ev.kafka else producer
-            events = (EventSink(ev_producer, ev.topic), partial(render_event, ev))
+            ev_base = {**base, **ev.kafka}
+            ev_producer = Producer(ev_base) if ev.kafka else producer
+            fences = Fences(ev.topic, ev_base) if kafka_source else None
+            events = (EventSink(ev_producer, ev.topic, fences=fences), partial(render_event, ev))
     sink = OpenSearchSink(opensearch_client(cfg), cfg.output.index, chunk_size=batch_size)
     return Runner(
         source,

@@ -14,12 +14,15 @@ from dataclasses import dataclass, field
 
 __all__ = [
     "Document",
+    "Origin",
     "Position",
     "Rejection",
     "RunStats",
     "SourceRecord",
     "action_line",
+    "origin",
     "record_doc_id",
+    "rejection_of",
     "window_record",
 ]
 
@@ -84,6 +87,9 @@ class Document:
 
     ``record`` is the source record it came from (``None`` for window documents, whose
     sources are many); a rejected document is dead-lettered with that record's bytes.
+    ``trigger`` is, for a window document, the position of the record that closed (or
+    updated) the window: replays close it at the same record, so outputs derived from the
+    window can be ordered and deduplicated by that position (:func:`origin`).
     """
 
     doc_id: str
@@ -92,21 +98,73 @@ class Document:
     record: SourceRecord | None = None
     flagged: bool = False
     body: dict | None = field(default=None, repr=False)
+    trigger: Position | None = None
 
 
 def window_record(doc: Document) -> SourceRecord:
     """A stand-in source record for a window document (its sources are many), so a rejected
-    window is dead-lettered with its own body and id."""
-    return SourceRecord("window", -1, -1, doc.source.encode(), doc.doc_id.encode())
+    window is dead-lettered with its own body and id, at the position of the record that
+    closed it (``window``, -1, -1 when unknown, as at the end of a file).
+
+    Examples
+    --------
+    >>> doc = Document("tolls+Exit79+0", "", "{}", trigger=("tolls", 2, 90))
+    >>> window_record(doc).position, window_record(Document("w", "", "{}")).position
+    (('tolls', 2, 90), ('window', -1, -1))
+    """
+    topic, partition, offset = doc.trigger or ("window", -1, -1)
+    return SourceRecord(topic, partition, offset, doc.source.encode(), doc.doc_id.encode())
+
+
+#: Where an output derived from a document comes from: ``(topic, partition, offset, window
+#: id or None)``; the last part tells apart several windows closed by one record.
+Origin = tuple[str, int, int, str | None]
+
+
+def origin(doc: Document) -> Origin | None:
+    """The :data:`Origin` of a document (``None`` when it has no Kafka position).
+
+    Examples
+    --------
+    >>> origin(Document("t+0+7", "", "{}", SourceRecord("t", 0, 7, b"")))
+    ('t', 0, 7, None)
+    >>> origin(Document("p+k+0", "", "{}", trigger=("t", 1, 9)))
+    ('t', 1, 9, 'p+k+0')
+    >>> origin(Document("p+k+0", "", "{}")) is None
+    True
+    """
+    if doc.record is not None:
+        return (*doc.record.position, None)
+    if doc.trigger is not None:
+        return (*doc.trigger, doc.doc_id)
+    return None
 
 
 @dataclass(slots=True)
 class Rejection:
-    """A record that goes to the error topic, with the reason and (from OpenSearch) a status."""
+    """A record that goes to the error topic, with the reason and (from OpenSearch) a status.
+
+    ``window`` is the id of a rejected window document (its record is a stand-in).
+    """
 
     record: SourceRecord
     reason: str
     status: int | None = None
+    window: str | None = None
+
+
+def rejection_of(doc: Document, reason: str, status: int | None = None) -> Rejection:
+    """The dead letter of a document OpenSearch refused: its record, or its window.
+
+    Examples
+    --------
+    >>> r = rejection_of(Document("p+k+0", "", "{}", trigger=("t", 1, 9)), "too big", 400)
+    >>> r.record.position, r.window, r.status
+    (('t', 1, 9), 'p+k+0', 400)
+    """
+    if doc.record is not None:
+        return Rejection(doc.record, reason, status)
+    return Rejection(window_record(doc), reason, status, doc.doc_id)
 
 
 @dataclass(slots=True)

@@ -33,7 +33,15 @@ from typing import Any
 
 from connector.checkpoint import Checkpointer, by_partition
 from connector.errors import RecordRejected
-from connector.records import Document, Rejection, RunStats, SourceRecord, window_record
+from connector.outputs import KafkaOutputs
+from connector.records import (
+    Document,
+    Rejection,
+    RunStats,
+    SourceRecord,
+    rejection_of,
+    window_record,
+)
 from connector.retry import RETRYABLE, Abandon, Retrier
 from connector.sources.kafka import cap_offsets, next_offsets
 
@@ -87,8 +95,7 @@ class Runner:
         self.transform = transform
         self.scoring = scoring
         self.sink = sink
-        self.errors = errors
-        self.events = events
+        self.outputs = KafkaOutputs(errors, events)
         self.progress_every = progress_every
         self.stats = RunStats()
         self._stopping = False
@@ -97,6 +104,7 @@ class Runner:
         self._inflight: _Batch | None = None
         self._staged = 0  # records taken into batches (written or not)
         self.checkpointer: Checkpointer | None = None
+        self._listen()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self, signum: int | None = None, _frame: Any = None) -> None:
@@ -174,8 +182,20 @@ class Runner:
     def use_checkpoints(self, checkpointer: Checkpointer) -> None:
         """Keep model state per partition: restored on assign, snapshotted on commit/revoke."""
         self.checkpointer = checkpointer
-        if hasattr(self.source, "on_rebalance"):
-            self.source.on_rebalance(checkpointer.assign, checkpointer.revoke, checkpointer.lose)
+        self._listen()
+
+    def _listen(self) -> None:
+        """Rebalance callbacks: fenced outputs learn what they hold, then states restore."""
+        ckpt = self.checkpointer
+        if not hasattr(self.source, "on_rebalance") or not (self.outputs.fenced or ckpt):
+            return
+
+        def assigned(tps: list, committed: Any, watermarks: Any) -> Any:
+            self.outputs.assigned(tps)
+            return ckpt.assign(tps, committed, watermarks) if ckpt is not None else {}
+
+        self.source.on_rebalance(assigned, ckpt.revoke if ckpt else lambda _tps: None,
+                                 ckpt.lose if ckpt else lambda _tps: None)
 
     def _partitions(self, records: list[SourceRecord]) -> Any:
         if self.checkpointer is None:
@@ -222,9 +242,9 @@ class Runner:
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
         self.stats.wait_seconds += time.monotonic() - began
         for doc, status, reason in outcome.rejected:
-            rejections.append(Rejection(doc.record or window_record(doc), reason, status))
-        self._dead_letter(rejections, records)
-        self._emit_events(docs, records)
+            rejections.append(rejection_of(doc, reason, status))
+        self.outputs.dead_letter(rejections, records, self._retrier.call)
+        self.stats.events += self.outputs.emit_events(docs, records, self._retrier.call)
         offsets = next_offsets(r.position for r in records)
         if self.checkpointer is None:  # else window state is in the partitions' snapshots
             offsets = cap_offsets(offsets, self.scoring.hold())
@@ -266,29 +286,6 @@ class Runner:
                                          [window_record(docs[0])])
             self.stats.indexed += outcome.indexed
             self.stats.flagged += sum(1 for d in docs if d.flagged)
-
-    def _dead_letter(self, rejections: list[Rejection], records: list[SourceRecord]) -> None:
-        for rej in rejections:
-            rec = rej.record
-            logger.warning(
-                "dead letter topic=%s partition=%s offset=%s status=%s reason=%s",
-                rec.topic, rec.partition, rec.offset, rej.status, rej.reason[:300],
-            )
-            if self.errors is not None:
-                self.errors.add(rej)
-        if self.errors is not None and len(self.errors):
-            self._retrier.call(self.errors.flush, "error topic produce", records)
-
-    def _emit_events(self, docs: list[Document], records: list[SourceRecord]) -> None:
-        if self.events is None:
-            return
-        sink, make_event = self.events
-        for doc in docs:
-            event = make_event(doc.body) if doc.body is not None else None
-            if event is not None:
-                sink.add(event, key=doc.body["outlier"]["key"])
-        if len(sink):
-            self.stats.events += self._retrier.call(sink.flush, "events produce", records)
 
     def _log_progress(self) -> None:
         s = self.stats

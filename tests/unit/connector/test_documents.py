@@ -86,6 +86,7 @@ def test_windowed_scoring_emits_closed_windows_and_holds_their_offsets():
     assert docs == [] and rejected == [] and scoring.hold() == {("tolls", 0): 0}
     docs, _ = batch([111.0], 3)  # closes [100, 110)
     assert [d.doc_id for d in docs] == ["tolls+Exit79+100000"]
+    assert docs[0].trigger == ("tolls", 0, 3)  # the record that closed it: outputs' order
     assert json.loads(docs[0].action) == {"index": {"_id": "tolls+Exit79+100000"}}
     body = json.loads(docs[0].source)
     assert body["@timestamp"] == "1970-01-01T00:01:50.000Z" and body["count"] == 3

@@ -1,0 +1,82 @@
+"""A batch's Kafka outputs, after OpenSearch acknowledged its documents: dead letters, then
+events for flagged documents, each flushed (with the runner's retry) before the commit.
+
+Both sinks may be fenced (:mod:`connector.sinks.fence`): on every partition assignment
+:meth:`KafkaOutputs.assigned` lets them learn what their topics already hold, so the outputs
+of records replayed after a crash or a rebalance are not produced twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from connector.records import Document, Rejection, SourceRecord, origin
+
+__all__ = ["KafkaOutputs"]
+
+logger = logging.getLogger(__name__)
+
+#: ``retry(write, what, records) -> result``: the runner's retry of a failing write.
+Retry = Callable[[Callable[[], Any], str, list[SourceRecord]], Any]
+
+
+class KafkaOutputs:
+    """The error topic and the events topic of one runner.
+
+    Parameters
+    ----------
+    errors
+        :class:`~connector.sinks.kafka.ErrorTopicSink`, or ``None`` (dead letters only logged).
+    events
+        ``(EventSink, make_event(body) -> event | None)``, or ``None``.
+
+    Examples
+    --------
+    >>> out = KafkaOutputs(None, None)
+    >>> out.fenced, out.emit_events([], [], None)
+    ([], 0)
+    """
+
+    def __init__(self, errors: Any = None,
+                 events: tuple[Any, Callable[[dict], Any]] | None = None) -> None:
+        self.errors = errors
+        self.events = events
+
+    @property
+    def fenced(self) -> list[Any]:
+        """The sinks that skip outputs their topic already holds."""
+        sinks = (self.errors, self.events[0] if self.events else None)
+        return [s for s in sinks if getattr(s, "fences", None) is not None]
+
+    def assigned(self, partitions: list[tuple[str, int]]) -> None:
+        """Source partitions were assigned: fenced sinks read what they already hold."""
+        for sink in self.fenced:
+            sink.assigned(partitions)
+
+    def dead_letter(self, rejections: list[Rejection], records: list[SourceRecord],
+                    retry: Retry) -> None:
+        """Log and produce every rejection (**blocks** until delivered)."""
+        for rej in rejections:
+            rec = rej.record
+            logger.warning(
+                "dead letter topic=%s partition=%s offset=%s status=%s reason=%s",
+                rec.topic, rec.partition, rec.offset, rej.status, rej.reason[:300],
+            )
+            if self.errors is not None:
+                self.errors.add(rej)
+        if self.errors is not None and len(self.errors):
+            retry(self.errors.flush, "error topic produce", records)
+
+    def emit_events(self, docs: list[Document], records: list[SourceRecord],
+                    retry: Retry) -> int:
+        """Produce an event per matching document (**blocks**); returns how many."""
+        if self.events is None:
+            return 0
+        sink, make_event = self.events
+        for doc in docs:
+            event = make_event(doc.body) if doc.body is not None else None
+            if event is not None:
+                sink.add(event, key=doc.body["outlier"]["key"], origin=origin(doc))
+        return retry(sink.flush, "events produce", records) if len(sink) else 0
