@@ -5,6 +5,11 @@ computed from the input alone. Malformed records fail decoding in different ways
 bytes that are not UTF-8, a missing envelope, a timestamp that is not a time); conflicting
 records decode and score but carry an object where the index maps a keyword, so OpenSearch
 rejects them with a 400 and they must land in the error topic too.
+
+Windowed input (:func:`tolls_input`) keeps each record's event time, so the window counts
+can be recomputed from the input alone. Its event time is a synthetic fast clock: it moves
+by ``1 / event_rate`` per record whatever the wall-clock production rate, so 1,000,000
+records make 10,000 s of traffic (1,000 ten-second windows per station) in minutes.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["CONFLICT_FIELD", "InputRecord", "gameday_input", "malform"]
+__all__ = ["CONFLICT_FIELD", "InputRecord", "gameday_input", "malform", "malform_csv",
+           "tolls_input"]
 
 #: The field a conflicting record sets to an object; the suite maps it as ``keyword``.
 CONFLICT_FIELD = "user_id"
@@ -29,6 +35,7 @@ class InputRecord:
     value: bytes
     ident: str
     fate: str
+    event_time: float | None = None  # windowed input: the record's event time (epoch s)
 
 
 def malform(value: bytes, rng: random.Random) -> bytes:
@@ -81,3 +88,53 @@ def gameday_input(
             yield InputRecord(rec.key, json.dumps(body).encode(), rec.id, CONFLICT)
         else:
             yield InputRecord(rec.key, rec.value, rec.id, GOOD)
+
+
+def malform_csv(value: bytes, rng: random.Random) -> bytes:
+    """A broken copy of a valid ``date,toll,user`` line (four kinds of damage).
+
+    Examples
+    --------
+    >>> rng = random.Random(3)
+    >>> ok = b"2026-09-21T14:13:20.000Z,Exit66,JQ3QZ5"
+    >>> {malform_csv(ok, rng) != ok for _ in range(8)}
+    {True}
+    """
+    kind = rng.randrange(4)
+    date, toll, user = value.split(b",")
+    if kind == 0:
+        return date + b"," + toll  # a column short
+    if kind == 1:
+        return b"\xff\xfe" + value  # not UTF-8
+    if kind == 2:
+        return b"not a time," + toll + b"," + user
+    return value + b",extra"  # a column too many
+
+
+def tolls_input(
+    count: int, *, seed: int = 11, malformed: float = 0.01, event_rate: float = 100.0,
+    start: float = 1_790_000_000.0,
+) -> Iterator[InputRecord]:
+    """``count`` toll passes (CSV, keyed by station), a share of them malformed.
+
+    Event time starts at ``start`` and advances ``1 / event_rate`` s per record (the fast
+    clock). There are no conflicting *records*: the suite's index refuses some *windows*
+    instead (see :mod:`faults.scenarios`).
+
+    Examples
+    --------
+    >>> recs = list(tolls_input(3000, seed=1))
+    >>> len(recs), sorted({r.fate for r in recs}), recs[0].key
+    (3000, ['good', 'malformed'], b'Exit66')
+    >>> round(recs[1].event_time - recs[0].event_time, 6)
+    0.01
+    """
+    from generators import tolls
+
+    rng = random.Random(seed)
+    for rec in tolls.records(count=count, rate=event_rate, seed=seed, start=start):
+        if rng.random() < malformed:
+            yield InputRecord(rec.key, malform_csv(rec.value, rng), rec.id, MALFORMED,
+                              rec.timestamp)
+        else:
+            yield InputRecord(rec.key, rec.value, rec.id, GOOD, rec.timestamp)

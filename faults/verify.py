@@ -9,6 +9,9 @@ Pure functions over plain values (the suite gathers them from Kafka and OpenSear
   records (missing ones, unexpected ones, and repeats from replays are counted apart);
 - **score continuity**: the share of documents whose score equals the uninterrupted
   reference run's score for the same record.
+
+The windowed scenario's verdict (:mod:`faults.verify_windows`) fills the same table, per
+window instead of per record, plus ``miscounted``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,12 @@ class Verdict:
     unexpected_errors: int
     compared: int
     same_score: int
+    miscounted: int = 0  # windows: documents whose count differs from the input's
+
+    @property
+    def repeated(self) -> int:
+        """Error-topic records beyond one per bad record (repeats from replays)."""
+        return self.error_records - self.error_distinct
 
     @property
     def continuity(self) -> float:
@@ -44,7 +53,8 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return (self.lost == 0 and self.duplicated == 0 and self.missing_errors == 0
-                and self.unexpected_errors == 0 and self.continuity >= 0.99)
+                and self.unexpected_errors == 0 and self.repeated == 0
+                and self.miscounted == 0 and self.continuity >= 0.99)
 
 
 def verify(
@@ -118,7 +128,7 @@ def format_table(rows: Mapping[str, Verdict]) -> str:
     names = list(rows)
     lines = [f"{'metric':<18}" + "".join(f"{n:>12}" for n in names)]
     fields = [f for f in asdict(next(iter(rows.values())))]
-    for f in [*fields, "continuity", "ok"]:
+    for f in [*fields, "repeated", "continuity", "ok"]:
         cells = []
         for n in names:
             value = getattr(rows[n], f)

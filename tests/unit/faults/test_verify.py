@@ -18,8 +18,8 @@ EXPECTED = {(0, 0): ("A", "good"), (0, 1): ("B", "malformed"), (1, 0): ("C", "go
             (1, 1): ("D", "conflict")}
 
 
-@pytest.mark.parametrize("module", ["faults.verify", "faults.inputs", "faults.suite",
-                                    "faults.proxy"])
+@pytest.mark.parametrize("module", ["faults.verify", "faults.inputs", "faults.figures",
+                                    "faults.proxy", "faults.verify_windows", "faults.scenarios"])
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module),
                              optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
