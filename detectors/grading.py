@@ -218,15 +218,27 @@ class ScoreCalibrator:
 
     def _record(self, score: float) -> None:
         self.n_seen += 1
-        ring = self._ring
+        ring, ordered = self._ring, self._sorted
         if len(ring) < self.window:
             ring.append(score)
+            bisect.insort(ordered, score)
+            return
+        old = ring[self._pos]
+        ring[self._pos] = score
+        self._pos = (self._pos + 1) % self.window
+        # Full history: drop the oldest score and insert the new one with ONE move of the
+        # scores between them (not a delete and an insert, each moving the tail of the
+        # array); the same array as `del ordered[bisect_left(old)]; insort(ordered, score)`.
+        gone = bisect.bisect_left(ordered, old)
+        at = bisect.bisect_right(ordered, score)
+        view = memoryview(ordered)
+        if at <= gone:
+            view[at + 1 : gone + 1] = view[at:gone]
         else:
-            old = ring[self._pos]
-            ring[self._pos] = score
-            self._pos = (self._pos + 1) % self.window
-            del self._sorted[bisect.bisect_left(self._sorted, old)]
-        bisect.insort(self._sorted, score)
+            at -= 1
+            view[gone:at] = view[gone + 1 : at + 1]
+        view.release()
+        ordered[at] = score
 
     def __setstate__(self, st: dict) -> None:
         # snapshots from before the compact history kept a deque and a list of floats

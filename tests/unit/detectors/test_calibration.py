@@ -170,3 +170,73 @@ def test_tail_mode_through_the_scorer_flags_once_per_excursion():
     assert [a.flag for a in out[-5:]] == [True, False, False, False, False]
     assert out[-5].top_field == "v" and out[-5].explanation is not None
     assert scorer.calibrator().last_level == 0.0
+
+
+@pytest.mark.parametrize("tail", [None, {"history": 50, "min_history": 5}])
+def test_full_history_stays_the_sorted_ring(tail):
+    rng = random.Random(8)
+    cal = ScoreCalibrator(threshold=2.0, tail=tail) if tail else ScoreCalibrator(window=50)
+    pool = [round(rng.gauss(1, 0.3), 1) for _ in range(20)]  # many ties
+    for i in range(600):
+        score = rng.choice(pool) if i % 3 else rng.gauss(1, 0.3)
+        if i % 2:
+            cal.update(score)
+        else:
+            cal.observe(score)
+        assert list(cal._sorted) == sorted(cal._ring)
+
+
+def _protected(relearn_after):
+    flt = CalibratedFilter(RandomCutForest(n_trees=10, seed=4), threshold=2.0, warmup=5,
+                           protect_anomaly_detector=True, relearn_after=relearn_after)
+    rng = random.Random(4)
+    for _ in range(300):
+        flt.learn_one({"a": rng.gauss(0, 1)})
+    return flt, rng
+
+
+def test_relearn_after_learns_a_flagged_run_longer_than_the_limit():
+    flt, _ = _protected(relearn_after=5)
+    learned = flt.anomaly_detector._n
+    for _ in range(5):
+        flt.learn_one({"a": 40.0})
+    assert flt.anomaly_detector._n == learned  # held back: the run is not longer than 5
+    flt.learn_one({"a": 40.0})
+    assert flt.anomaly_detector._n == learned + 1
+
+
+def test_an_unflagged_record_ends_the_protected_run():
+    flt, rng = _protected(relearn_after=3)
+    for _ in range(3):
+        assert not flt.learns(True)
+    assert flt.learns(False) and not flt.learns(True)  # the count starts again
+
+
+def test_without_relearn_after_protection_never_ends():
+    flt, _ = _protected(relearn_after=None)
+    assert not any(flt.learns(True) for _ in range(1000))
+
+
+def test_relearn_after_must_be_positive():
+    with pytest.raises(ValueError, match="relearn_after"):
+        CalibratedFilter(RandomCutForest(seed=1), threshold=2.5, relearn_after=0)
+
+
+def test_scorer_hot_path_follows_relearn_after():
+    # a bare RCF in the scorer's feature order takes the scorer's own fast path
+    scorer = build_scorer({"name": "rcf", "n_trees": 10, "sample_size": 32, "seed": 3},
+                          {"threshold": 2.5, "warmup": 5, "protect": True, "relearn_after": 2},
+                          keyed={"max_keys": 10}, features=["count"])
+    rng = random.Random(3)
+    for _ in range(200):
+        scorer.process_one({"count": float(rng.randint(90, 110))}, key="Exit79")
+    unit = scorer._unit("Exit79")
+    learned = unit.anomaly_detector._n
+    flags = [scorer.process_one({"count": 500.0}, key="Exit79").flag for _ in range(3)]
+    assert flags == [True, True, True]
+    assert unit.anomaly_detector._n == learned + 1  # the third flagged window in a row
+
+
+def test_relearn_after_needs_protect():
+    with pytest.raises(ValueError, match="only with protect"):
+        build_scorer({"name": "rcf"}, {"threshold": 2.5, "relearn_after": 3})
