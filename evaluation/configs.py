@@ -153,8 +153,37 @@ _CANDIDATES = tuple(
     for t, s in _SHAPES for seed in (42, 7, 1, 2)
 )
 
+
+def _idea(members: list[tuple[int, int, list[tuple[str, int]]]], seed: int, smooth: int = 1,
+          history: int | None = None) -> Callable[[], RowScorer]:
+    from evaluation.ideas import ForestTail
+
+    cal = TAIL_CALIBRATION if history is None else {
+        **TAIL_CALIBRATION, "tail": {**TAIL_CALIBRATION["tail"], "history": history}}
+    specs = [({"n_trees": t, "sample_size": s, "seed": seed + 100 * i}, inputs)
+             for i, (t, s, inputs) in enumerate(members)]
+    return lambda: ForestTail(specs, smooth=smooth, calibration=cal)
+
+
+_VALUE = [("value", 1)]
+#: Ideas measured against ``default`` (evaluation/README.md), each at forest seeds 42, 7, 1, 2
+#: (``-sN``); ``idea-check`` must reproduce ``default`` exactly.
+_IDEAS = {
+    "idea-check": ([(20, 512, _VALUE)], {}),
+    "idea-smooth2": ([(20, 512, _VALUE)], {"smooth": 2}),
+    "idea-smooth4": ([(20, 512, _VALUE)], {"smooth": 4}),
+    "idea-hist5000": ([(20, 512, _VALUE)], {"history": 5000}),
+    "idea-scales": ([(10, 512, _VALUE), (10, 512, [("mean", 8)])], {}),
+    "idea-scales-std": ([(10, 512, _VALUE), (10, 512, [("std", 16)])], {}),
+}
+_IDEA_CONFIGS = tuple(
+    EvalConfig(f"{name}{'' if seed == 42 else f'-s{seed}'}", _idea(members, seed, **kw),
+               f"evaluation.ideas.ForestTail {members} {kw}, seed {seed}")
+    for name, (members, kw) in _IDEAS.items() for seed in (42, 7, 1, 2)
+)
+
 #: Every named configuration, by name.
-CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL + _CANDIDATES}
+CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL + _CANDIDATES + _IDEA_CONFIGS}
 
 #: The configurations compared by default: the required comparison plus the winner.
 BASELINE: tuple[str, ...] = (
