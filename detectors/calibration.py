@@ -44,7 +44,11 @@ class CalibratedFilter(base.AnomalyFilter):
         See :class:`ScoreCalibrator`.
     protect_anomaly_detector
         Do not learn flagged records. Off by default: with level shifts, a protected model
-        never learns the new level and keeps flagging it.
+        never learns the new level and keeps flagging it (unless ``relearn_after``).
+    relearn_after
+        With ``protect_anomaly_detector``: after this many flagged records in a row, learn
+        the flagged ones again (until an unflagged record ends the run), so a lasting level
+        shift becomes the new normal; ``None``: never.
 
     Examples
     --------
@@ -60,6 +64,20 @@ class CalibratedFilter(base.AnomalyFilter):
     >>> flt = model["CalibratedFilter"]
     >>> flt.classify(model.score_one({"x": 0.0})), flt.classify(model.score_one({"x": 30.0}))
     (False, True)
+
+    Protected, a short excursion is not learned; one longer than ``relearn_after`` is:
+
+    >>> flt = CalibratedFilter(RandomCutForest(n_trees=10, seed=1), threshold=2.5, warmup=5,
+    ...                        protect_anomaly_detector=True, relearn_after=3)
+    >>> for _ in range(200):
+    ...     flt.learn_one({"x": rng.gauss(0, 1)})
+    >>> for _ in range(3):
+    ...     flt.learn_one({"x": 30.0})
+    >>> flt.anomaly_detector._n
+    200
+    >>> flt.learn_one({"x": 30.0})
+    >>> flt.anomaly_detector._n
+    201
     """
 
     def __init__(
@@ -71,8 +89,13 @@ class CalibratedFilter(base.AnomalyFilter):
         window: int | None = None,
         protect_anomaly_detector: bool = False,
         tail: Mapping[str, Any] | None = None,
+        relearn_after: int | None = None,
     ) -> None:
         super().__init__(anomaly_detector, protect_anomaly_detector=protect_anomaly_detector)
+        if relearn_after is not None and relearn_after < 1:
+            raise ValueError(f"relearn_after must be >= 1, got {relearn_after}")
+        self.relearn_after = relearn_after
+        self._protected_run = 0  # flagged records in a row not learned (protect)
         self.threshold = threshold
         self.quantile = quantile
         self.warmup = warmup
@@ -97,6 +120,8 @@ class CalibratedFilter(base.AnomalyFilter):
         st.setdefault("_vars", {})
         st.setdefault("tail", None)
         st.setdefault("_horizon", st.get("window") or 1000)
+        st.setdefault("relearn_after", None)
+        st.setdefault("_protected_run", 0)
         self.__dict__.update(st)
 
     @property
@@ -194,11 +219,26 @@ class CalibratedFilter(base.AnomalyFilter):
                     step = diff * inv
                     means[name] = mean + step
                     variances[name] = (1.0 - inv) * (variances[name] + diff * step)
-        if not (self.protect_anomaly_detector and flag):
-            if point is not None:
-                self.anomaly_detector.learn_point(x, point)
-            else:
-                self.anomaly_detector.learn_one(x, **learn_kwargs)
+        if not self.learns(flag):
+            return
+        if point is not None:
+            self.anomaly_detector.learn_point(x, point)
+        else:
+            self.anomaly_detector.learn_one(x, **learn_kwargs)
+
+    def learns(self, flag: bool) -> bool:
+        """Whether the detector learns a record flagged ``flag`` (and count protected runs).
+
+        Not with ``protect_anomaly_detector`` and a flag, unless ``relearn_after`` flagged
+        records in a row were already held back; an unflagged record ends the run.
+        """
+        if flag and self.protect_anomaly_detector:
+            if self.relearn_after is None or self._protected_run < self.relearn_after:
+                self._protected_run += 1
+                return False
+        elif self._protected_run:
+            self._protected_run = 0
+        return True
 
     def learn_one(self, *args: Any, **learn_kwargs: Any) -> None:
         """Score ``x``, record the score, then update the detector."""
