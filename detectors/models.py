@@ -29,7 +29,9 @@ DETECTORS: dict[str, tuple[str, ...]] = {
     "hst": ("n_trees", "height", "window_size", "scaler", "seed", "span"),
 }
 
-_CALIBRATION_KEYS = ("threshold", "quantile", "warmup", "window", "protect", "tail")
+_CALIBRATION_KEYS = (
+    "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail"
+)
 
 
 def build_detector(spec: Mapping[str, Any], features: list[str] | None = None) -> base.Estimator:
@@ -95,6 +97,8 @@ def build_filter(
         raise ValueError(f"calibration: unknown key(s) {unknown}, expected some of "
                          f"{list(_CALIBRATION_KEYS)}")
     protect = bool(cal.pop("protect", False))
+    if cal.get("relearn_after") is not None and not protect:
+        raise ValueError("calibration.relearn_after: only with protect: true")
     return CalibratedFilter(
         build_detector(detector, features), protect_anomaly_detector=protect, **cal
     )

@@ -149,7 +149,7 @@ class Scorer:
             xf = dict(zip(self._names, point, strict=True))  # type: ignore[arg-type]
             a.explanation = explain_one(rcf, xf, unit.feature_means, score, unit.feature_spreads)
             a.top_field, a.direction = top_of(a.explanation)
-        if not (unit.protect_anomaly_detector and flag):
+        if unit.learns(flag):
             rcf.learn_vector(point)
         return a
 
@@ -215,9 +215,12 @@ def build_scorer(
         ``{"name": "rcf" | "hst", **params}`` (see :data:`detectors.models.DETECTORS`);
         may also carry ``missing``.
     calibration
-        ``{"threshold": 2.5}`` or ``{"quantile": 0.99}``, plus ``warmup``, ``window`` and
-        ``protect``; or tail mode ``{"tail": {"history": ..., "suppress": ..., "margin":
-        ..., "min_history": ...}, "threshold": 3.0}`` (see
+        ``{"threshold": 2.5}`` or ``{"quantile": 0.99}``, plus ``warmup``, ``window``,
+        ``protect`` (do not learn flagged records) and ``relearn_after`` (with ``protect``:
+        learn them again after that many in a row; see
+        :class:`~detectors.calibration.CalibratedFilter`); or tail mode ``{"tail":
+        {"history": ..., "suppress": ..., "margin": ..., "min_history": ...}, "threshold":
+        3.0}`` (see
         :class:`~detectors.grading.ScoreCalibrator`).
     keyed
         ``{"max_keys": ..., "max_bytes": ...}`` for one model per key, or ``None`` for one

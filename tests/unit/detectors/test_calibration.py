@@ -206,7 +206,7 @@ def test_relearn_after_learns_a_flagged_run_longer_than_the_limit():
 
 
 def test_an_unflagged_record_ends_the_protected_run():
-    flt, rng = _protected(relearn_after=3)
+    flt, _ = _protected(relearn_after=3)
     for _ in range(3):
         assert not flt.learns(True)
     assert flt.learns(False) and not flt.learns(True)  # the count starts again
@@ -240,3 +240,16 @@ def test_scorer_hot_path_follows_relearn_after():
 def test_relearn_after_needs_protect():
     with pytest.raises(ValueError, match="only with protect"):
         build_scorer({"name": "rcf"}, {"threshold": 2.5, "relearn_after": 3})
+
+
+def test_a_restored_scorer_keeps_its_protected_run():
+    from detectors import restore_scorer
+
+    scorer = build_scorer({"name": "rcf", "n_trees": 10, "sample_size": 32, "seed": 3},
+                          {"threshold": 2.5, "warmup": 5, "protect": True, "relearn_after": 3})
+    for v in range(200):
+        scorer.process_one({"count": float(100 + v % 7)})
+    for _ in range(2):
+        scorer.process_one({"count": 900.0})
+    again = restore_scorer(scorer.snapshot())
+    assert again._unit(None)._protected_run == scorer._unit(None)._protected_run == 2
