@@ -9,7 +9,7 @@ of records replayed after a crash or a rebalance are not produced twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from connector.records import Document, Rejection, SourceRecord, origin
@@ -70,13 +70,19 @@ class KafkaOutputs:
             retry(self.errors.flush, "error topic produce", records)
 
     def emit_events(self, docs: list[Document], records: list[SourceRecord],
-                    retry: Retry) -> int:
-        """Produce an event per matching document (**blocks**); returns how many."""
+                    retry: Retry, skip: Collection[tuple[str, int]] = ()) -> int:
+        """Produce an event per matching document (**blocks**); returns how many.
+
+        Documents from the ``skip`` partitions (revoked during the batch) emit nothing.
+        """
         if self.events is None:
             return 0
         sink, make_event = self.events
         for doc in docs:
+            where = origin(doc)
+            if skip and where is not None and (where[0], where[1]) in skip:
+                continue
             event = make_event(doc.body) if doc.body is not None else None
             if event is not None:
-                sink.add(event, key=doc.body["outlier"]["key"], origin=origin(doc))
+                sink.add(event, key=doc.body["outlier"]["key"], origin=where)
         return retry(sink.flush, "events produce", records) if len(sink) else 0

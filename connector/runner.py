@@ -34,6 +34,7 @@ from typing import Any
 from connector.checkpoint import Checkpointer, by_partition
 from connector.errors import RecordRejected
 from connector.outputs import KafkaOutputs
+from connector.ownership import Ownership, listen
 from connector.records import (
     Document,
     Rejection,
@@ -59,6 +60,7 @@ class _Batch:
     records: list[SourceRecord]
     docs: list[Document]
     rejections: list[Rejection]
+    stamp: dict[tuple[str, int], int | None]  # partition epochs when consumed (Ownership)
     future: Future | None = field(default=None, repr=False)
 
 
@@ -104,7 +106,8 @@ class Runner:
         self._inflight: _Batch | None = None
         self._staged = 0  # records taken into batches (written or not)
         self.checkpointer: Checkpointer | None = None
-        self._listen()
+        self.ownership = Ownership()
+        listen(source, self.ownership, self.outputs, None)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def stop(self, signum: int | None = None, _frame: Any = None) -> None:
@@ -182,20 +185,7 @@ class Runner:
     def use_checkpoints(self, checkpointer: Checkpointer) -> None:
         """Keep model state per partition: restored on assign, snapshotted on commit/revoke."""
         self.checkpointer = checkpointer
-        self._listen()
-
-    def _listen(self) -> None:
-        """Rebalance callbacks: fenced outputs learn what they hold, then states restore."""
-        ckpt = self.checkpointer
-        if not hasattr(self.source, "on_rebalance") or not (self.outputs.fenced or ckpt):
-            return
-
-        def assigned(tps: list, committed: Any, watermarks: Any) -> Any:
-            self.outputs.assigned(tps)
-            return ckpt.assign(tps, committed, watermarks) if ckpt is not None else {}
-
-        self.source.on_rebalance(assigned, ckpt.revoke if ckpt else lambda _tps: None,
-                                 ckpt.lose if ckpt else lambda _tps: None)
+        listen(self.source, self.ownership, self.outputs, checkpointer)
 
     def _partitions(self, records: list[SourceRecord]) -> Any:
         if self.checkpointer is None:
@@ -221,7 +211,8 @@ class Runner:
             docs += part_docs
             rejections += part_rejections
         self.stats.stage_seconds += time.monotonic() - began
-        return _Batch(records, docs, rejections)
+        stamp = self.ownership.stamp({(r.topic, r.partition) for r in records})
+        return _Batch(records, docs, rejections, stamp)
 
     def _submit(self, writer: ThreadPoolExecutor, batch: _Batch) -> None:
         """Start the batch's bulk request on the writer thread (one in flight at most)."""
@@ -243,9 +234,15 @@ class Runner:
         self.stats.wait_seconds += time.monotonic() - began
         for doc, status, reason in outcome.rejected:
             rejections.append(rejection_of(doc, reason, status))
+        stale = self.ownership.stale(batch.stamp)
+        if stale:  # revoked meanwhile: their new incarnation replays them (connector.ownership)
+            logger.warning("partitions revoked during the batch: outputs and commit left to "
+                           "their new owner partitions=%s", sorted(stale))
+            rejections = [r for r in rejections
+                          if (r.record.topic, r.record.partition) not in stale]
         self.outputs.dead_letter(rejections, records, self._retrier.call)
-        self.stats.events += self.outputs.emit_events(docs, records, self._retrier.call)
-        offsets = next_offsets(r.position for r in records)
+        self.stats.events += self.outputs.emit_events(docs, records, self._retrier.call, stale)
+        offsets = next_offsets(r.position for r in records if (r.topic, r.partition) not in stale)
         if self.checkpointer is None:  # else window state is in the partitions' snapshots
             offsets = cap_offsets(offsets, self.scoring.hold())
         self._commit(offsets)
