@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 import uuid
@@ -106,7 +107,14 @@ def _kill_running(worker: Worker, lock: threading.Lock) -> str:
         worker.kill()
         time.sleep(1.0)
         worker.start()
-        return f"SIGKILL (was assigned: {assigned}), restarted"
+        # what the restart had to rebuild: state older than the commit is replayed (for a
+        # windowed pipeline the open windows are in the state, so they are rebuilt too)
+        resumed = worker.wait_for_log("partition assigned", 60)
+        time.sleep(1.0)
+        text = worker.logs()[-1].read_text(errors="replace") if resumed else ""
+        replayed = sum(int(n) for n in re.findall(r"partition assigned .*?replayed=(\d+)", text))
+        return (f"SIGKILL (was assigned: {assigned}), restarted; resumed={resumed} "
+                f"replayed={replayed}")
 
 
 def _restart_kafka() -> str:
