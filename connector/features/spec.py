@@ -63,12 +63,14 @@ class FeatureSpec:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """A window feature: ``op`` (count, sum, distinct_count, mean, min, max, std) of ``field``."""
+    """A window feature: ``op`` (count, sum, distinct_count, mean, min, max, std, or a per-key
+    op of :mod:`connector.features.keys`) of ``field``."""
 
     name: str
     op: str
     field: str | None = None
     scale: float = 1.0  # applied to the model input only; the document keeps the raw value
+    clip: float | None = None  # model input clipped to [-clip, clip] (before scale)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ class WindowSpec:
     key: KeySpec
     emit_empty: bool = False
     empty_ttl: int = 10
+    empty_after: int = 1  # windows with records a key needs before it gets empty windows
     features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
 
 
@@ -138,11 +141,15 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
-        if a["op"] == "key_ratio" and a.get("field") not in [x.name for x in aggs]:
+        compares = a["op"] in ("key_ratio", "key_surprise")
+        if compares and a.get("field") not in [x.name for x in aggs]:
             raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")
-        if a["op"] not in ("count", "key_age") and not a.get("field"):
+        if a["op"] not in ("count", "key_age", "key_novelty") and not a.get("field"):
             raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
-        aggs.append(Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0))))
+        clip = None if a.get("clip") is None else float(a["clip"])
+        aggs.append(
+            Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0)), clip)
+        )
     known = [a.name for a in aggs]
     if len(set(known)) != len(known):
         raise ConfigError(f"{path}.aggregates", "aggregate names must be unique")
@@ -161,5 +168,6 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         key=key,
         emit_empty=bool(raw.get("emit_empty", False)),
         empty_ttl=int(raw.get("empty_ttl", 10)),
+        empty_after=int(raw.get("empty_after", 1)),
         features=tuple(raw.get("features", ())),
     )

@@ -11,8 +11,10 @@ or a later time given to :meth:`WindowAggregator.advance`):
 4. after that it is forgotten; a record later still is dropped (counted in ``dropped``) or, with
    ``late_policy: reject``, raises :class:`~connector.errors.RecordRejected`.
 
-With ``emit_empty`` a key that has been seen gets zero-count windows while it is silent (for
-``empty_ttl`` windows), so "a pair stops talking" is a document, not an absence.
+With ``emit_empty`` a key that has had ``empty_after`` windows with records gets zero-count
+windows while it is silent (for ``empty_ttl`` windows), so "a pair stops talking" is a document,
+not an absence. What is kept per key, and the per-key aggregates (``key_age``, ``key_novelty``,
+``key_ratio``, ``key_surprise``), live in :mod:`connector.features.keys`.
 
 Replays are idempotent: the highest offset folded in per partition is remembered (and kept in
 the snapshot) and records at or below it are skipped. :meth:`WindowAggregator.open_positions`
@@ -21,22 +23,21 @@ gives, per partition, the lowest offset still held by a kept window: commit belo
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from connector.errors import RecordRejected
 from connector.features.aggregates import Accumulator, make_accumulator
 from connector.features.extract import get_field
-from connector.features.spec import Aggregate, KeySpec, WindowSpec
+from connector.features.keys import KEY_OPS, NEW_WINDOWS, KeyState, key_value
+from connector.features.spec import Aggregate, WindowSpec
+from connector.features.window_snapshot import dump, load
 
 __all__ = ["Position", "Window", "WindowAggregator"]
 
 Position = tuple[str, int, int]  # (topic, partition, offset)
-MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
-USUAL_ALPHA = 0.1  # key_ratio: weight of the newest window in the key's usual value
 
 
 @dataclass(slots=True)
@@ -65,7 +66,8 @@ class _Open:
     positions: list[Position] = field(default_factory=list)
     emitted: int = -1  # revision last emitted; -1 = not yet
     age: int = 0  # windows of this key emitted before this one
-    usual: dict[str, float] | None = None  # key_ratio baselines before this window
+    usual: dict[str, float] | None = None  # the key's baselines before this window
+    empty: bool = False  # made for a silent key (no records when first emitted)
 
 
 class WindowAggregator:
@@ -107,8 +109,8 @@ class WindowAggregator:
         if missing:
             raise ValueError(f"features not produced by the window: {', '.join(missing)}")
         self._open: dict[tuple[str | None, float], _Open] = {}
-        # key -> [first start, last start, fields, windows so far]
-        self._keys: dict[str | None, list[Any]] = {}
+        self._keys: dict[str | None, KeyState] = {}
+        self._origin: float | None = None  # the stream's first window start (key_novelty)
         self._hwm: dict[tuple[str, int], int] = {}
         self.watermark = -math.inf
         self._next_empty: float | None = None
@@ -170,57 +172,16 @@ class WindowAggregator:
         return low
 
     def snapshot(self) -> bytes:
-        """Everything needed to resume, as JSON bytes (spec included)."""
-        blob = {
-            "version": 1,
-            "spec": asdict(self.spec),
-            "features": self.names,
-            "watermark": None if self.watermark == -math.inf else self.watermark,
-            "next_empty": self._next_empty,
-            "dropped": self.dropped,
-            "hwm": [[t, p, o] for (t, p), o in self._hwm.items()],
-            "keys": [[k, *v] for k, v in self._keys.items()],
-            "open": [
-                [
-                    w.key,
-                    w.start,
-                    w.fields,
-                    [a.state for a in w.accs],
-                    [list(p) for p in w.positions],
-                    w.emitted,
-                    w.age,
-                    w.usual,
-                ]
-                for w in self._open.values()
-            ],
-        }
-        return json.dumps(blob, separators=(",", ":")).encode()
+        """Everything needed to resume, as JSON bytes (spec included).
+
+        The format is :mod:`connector.features.window_snapshot`'s.
+        """
+        return dump(self)
 
     @classmethod
     def restore(cls, blob: bytes | str, spec: WindowSpec | None = None) -> WindowAggregator:
         """Rebuild from :meth:`snapshot` (``spec`` overrides the stored one)."""
-        data = json.loads(blob)
-        if spec is None:
-            raw = data["spec"]
-            spec = WindowSpec(
-                **{
-                    **raw,
-                    "key": KeySpec(tuple(raw["key"]["fields"]), raw["key"]["separator"]),
-                    "aggregates": tuple(Aggregate(**a) for a in raw["aggregates"]),
-                    "features": tuple(raw.get("features", ())),
-                }
-            )
-        agg = cls(spec, data["features"])
-        agg.watermark = -math.inf if data["watermark"] is None else data["watermark"]
-        agg._next_empty, agg.dropped = data["next_empty"], data["dropped"]
-        agg._hwm = {(t, p): o for t, p, o in data["hwm"]}
-        agg._keys = {k: list(rest) for k, *rest in data["keys"]}
-        for key, start, fields, states, positions, emitted, age, usual in data["open"]:
-            accs = [make_accumulator(a.op, s) for a, s in zip(spec.aggregates, states, strict=True)]
-            agg._open[(key, start)] = _Open(
-                key, start, fields, accs, [tuple(p) for p in positions], emitted, age, usual
-            )
-        return agg
+        return load(cls, _Open, blob, spec)
 
     def _starts(self, ts: float) -> list[float]:
         size, step = self.spec.size, self.spec.step
@@ -240,12 +201,14 @@ class WindowAggregator:
         return []
 
     def _new_window(self, key: str | None, start: float, fields: dict[str, Any]) -> _Open:
-        seen = self._keys.setdefault(key, [start, start, fields, 0, {}])
-        seen[1] = max(seen[1], start)
+        seen = self._keys.setdefault(key, KeyState(start, start, fields))
+        seen.last = max(seen.last, start)
         accs = [make_accumulator(a.op) for a in self.spec.aggregates]
         win = self._open[(key, start)] = _Open(key, start, fields, accs)
         if self._next_empty is None:
             self._next_empty = start  # empty windows are considered from the first one on
+        if self._origin is None:
+            self._origin = start
         return win
 
     def _empties(self, wm: float) -> list[Window]:
@@ -257,27 +220,38 @@ class WindowAggregator:
                 break
             start = self._next_empty
             ttl = spec.empty_ttl * spec.step
-            for key, (first, last, fields, *_) in list(self._keys.items()):
-                if last < start - ttl:
+            for key, seen in list(self._keys.items()):
+                if seen.last < start - ttl:
                     del self._keys[key]  # silent for too long: forget the key
-                elif first <= start and (key, start) not in self._open:
-                    win = self._new_window(key, start, fields)
-                    self._keys[key][1] = last  # an empty window is not a sighting
+                elif (
+                    seen.first <= start
+                    and seen.talked >= spec.empty_after
+                    and (key, start) not in self._open
+                ):
+                    last = seen.last
+                    win = self._new_window(key, start, seen.fields)
+                    seen.last, win.empty = last, True  # an empty window is not a sighting
                     out.append(self._emit(win))
             self._next_empty = start + spec.step
         return out
 
     def _emit(self, win: _Open) -> Window:
+        first_emission = win.emitted < 0
         win.emitted += 1
-        if win.emitted == 0 and win.key in self._keys:  # age in emission (event-time) order
-            win.age = self._keys[win.key][3]
-            self._keys[win.key][3] += 1
+        seen = self._keys.get(win.key)
+        if first_emission and seen is not None:  # age in emission (event-time) order
+            win.age, win.usual = seen.windows, dict(seen.usual)
+            seen.windows += 1
+            seen.talked += int(not win.empty)
+        novel = seen is not None and self._origin is not None and (
+            seen.first >= self._origin + NEW_WINDOWS * self.spec.step
+        )
         values: dict[str, float] = {}
         for a, acc in zip(self.spec.aggregates, win.accs, strict=True):
-            if a.op == "key_age":
-                values[a.name] = float(min(win.age, MAX_AGE))
-            elif a.op == "key_ratio":
-                values[a.name] = self._ratio(win, a.field or "", values[a.field or ""])
+            if a.op in KEY_OPS:
+                compared = values.get(a.field or "", 0.0)
+                values[a.name] = key_value(a.op, a.field or "", compared, win.usual or {},
+                                           seen, win.age, first_emission, novel)
             else:
                 values[a.name] = acc.value
         start = datetime.fromtimestamp(win.start, tz=UTC)
@@ -287,20 +261,14 @@ class WindowAggregator:
             "window": {"start": _iso(start), "end": _iso(end), "size_s": self.spec.size},
             **values,
         }
-        features = {n: values[n] * self._ops[n].scale for n in self.names}
+        features = {n: _model_input(values[n], self._ops[n]) for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
 
-    def _ratio(self, win: _Open, name: str, value: float) -> float:
-        # log((value + 1) / (usual + 1)): 0 when as usual, < 0 for a drop, > 0 for a surge.
-        # The key's usual value moves on at a window's first emission only; a late update is
-        # compared with the baseline the window was first compared with.
-        baselines = self._keys[win.key][4] if win.key in self._keys else {}
-        if win.usual is None:
-            win.usual = dict(baselines)
-        usual = win.usual.get(name, value)
-        if win.emitted == 0:
-            baselines[name] = usual + USUAL_ALPHA * (value - usual)
-        return math.log((value + 1.0) / (usual + 1.0))
+
+def _model_input(value: float, agg: Aggregate) -> float:
+    if agg.clip is not None:  # beyond it, more is no odder; RCF cuts in proportion to range
+        value = max(-agg.clip, min(agg.clip, value))
+    return value * agg.scale
 
 
 def _value(prepared: Any, agg: Aggregate) -> Any:

@@ -214,7 +214,7 @@ def test_key_ratio_compares_a_window_with_the_keys_usual_value():
     ]
     assert [w.features["age"] for w in got] == [0.0, 1.0, 2.0, 3.0, 4.0]
     restored = WindowAggregator.restore(agg.snapshot())
-    assert restored._keys["Exit79"][4] == agg._keys["Exit79"][4]
+    assert restored._keys["Exit79"].usual == agg._keys["Exit79"].usual
 
 
 def test_key_ratio_must_name_an_earlier_aggregate():
@@ -237,3 +237,52 @@ def test_aggregate_scale_changes_the_model_input_not_the_document():
     (w,) = agg.advance(T0 + 10)
     assert w.features == {"count": 1.0, "n": 2.0}
     assert w.document["count"] == 2.0
+
+
+def test_empty_after_spares_a_key_seen_only_briefly():
+    agg = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=3, empty_after=2))
+    feed(agg, [(0, rec(1, "A")), (1, rec(2, "B")), (2, rec(11, "B"))])
+    got = []
+    for i, t in enumerate((21, 31, 41)):  # A talked in one window, B in two; then only C talks
+        got += feed(agg, [(3 + i, rec(t, "C"))])
+    silent = [(w.key, int(w.start.timestamp() - T0)) for w in got if w.features["count"] == 0]
+    assert ("B", 20) in silent and not [k for k, _ in silent if k == "A"]
+
+
+def test_key_novelty_marks_keys_that_appear_after_the_first_windows_only():
+    from connector.features.keys import NEW_WINDOWS
+
+    aggs = (Aggregate("count", "count"), Aggregate("new", "key_novelty"))
+    agg = WindowAggregator(spec(lateness=0.0, aggs=aggs))
+    items = [(0, rec(1, "A"))] + [(i, rec(10 * i + 1, "A")) for i in range(1, NEW_WINDOWS + 2)]
+    late = 10 * (NEW_WINDOWS + 1) + 2
+    got = feed(agg, [*items, (99, rec(late, "B")), (100, rec(late + 10, "B"))])
+    got += agg.advance(T0 + late + 20)
+    assert {w.features["new"] for w in got if w.key == "A"} == {0.0}  # there from the start
+    assert [w.features["new"] for w in got if w.key == "B"] == [1.0, 1.0 - 1 / NEW_WINDOWS]
+    restored = WindowAggregator.restore(agg.snapshot())
+    assert restored._origin == agg._origin == T0
+
+
+def test_aggregate_clip_bounds_the_model_input_not_the_document():
+    aggs = (Aggregate("count", "count", scale=2.0, clip=1.0),)
+    agg = WindowAggregator(spec(aggs=aggs))
+    feed(agg, [(0, rec(1)), (1, rec(2)), (2, rec(3))])
+    (w,) = agg.advance(T0 + 10)
+    assert w.features == {"count": 2.0} and w.document["count"] == 3.0  # clipped, then scaled
+
+
+def test_a_snapshot_from_before_novelty_and_empty_after_still_restores():
+    import json
+
+    agg = WindowAggregator(spec(lateness=0.0, emit_empty=True))
+    feed(agg, [(0, rec(1, "A")), (1, rec(12, "A"))])
+    blob = json.loads(agg.snapshot())
+    del blob["origin"]
+    blob["keys"] = [k[:6] for k in blob["keys"]]  # key, first, last, fields, windows, usual
+    for a in blob["spec"]["aggregates"]:
+        del a["clip"]
+    del blob["spec"]["empty_after"]
+    old = WindowAggregator.restore(json.dumps(blob))
+    assert old._origin == T0 and old._keys["A"].talked == old._keys["A"].windows == 1
+    assert [w.features for w in old.advance(T0 + 30)] == [{"count": 1.0}, {"count": 0.0}]

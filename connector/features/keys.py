@@ -1,0 +1,131 @@
+"""What a window aggregator remembers per key, and the aggregates computed from it.
+
+A :class:`KeyState` is one key's history: when it was first and last seen, its key fields,
+how many windows it had (and how many of them held records), and its *usual* values (the
+baselines of ``key_ratio`` and ``key_surprise``). The per-key aggregate ops read it:
+
+- ``key_age``: windows the key had before this one, capped at :data:`MAX_AGE`;
+- ``key_novelty``: ``1 - age / NEW_WINDOWS`` for a key first seen after the stream's first
+  :data:`NEW_WINDOWS` windows, else 0 (when the connector starts, every key is new to it:
+  only a key that appears later is news);
+- ``key_ratio``: ``log((v + 1) / (usual + 1))`` of an earlier aggregate against the key's
+  usual value (an EWMA);
+- ``key_surprise``: the signed square root of the Poisson deviance of an earlier count
+  against the key's usual count: about a standard normal value for a count as usual, so one
+  model can judge pairs of any volume (10 000 flows a minute dropping to 9 000 is not the
+  same news as 10 dropping to 9). Its baseline is taken from the key's second window (the
+  first is usually partial: the key appeared mid-window) and moves by at most
+  :data:`SURPRISE_STEP` standard deviations a window, so a three-minute outage or burst does
+  not become the key's usual while it lasts.
+
+A baseline moves on at a window's first emission only; a late update of the window is
+compared with the baseline the window was first compared with.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "KEY_OPS",
+    "MAX_AGE",
+    "NEW_WINDOWS",
+    "SURPRISE_STEP",
+    "USUAL_ALPHA",
+    "KeyState",
+    "key_value",
+    "surprise",
+]
+
+KEY_OPS = ("key_age", "key_novelty", "key_ratio", "key_surprise")
+MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
+NEW_WINDOWS = 10  # key_novelty: a new key fades to established over this many windows
+USUAL_ALPHA = 0.1  # weight of the newest window in the key's usual value
+SURPRISE_STEP = 3.0  # key_surprise: the usual moves by at most this many sqrt(usual + 1)
+_FLOOR = 0.5  # a usual count of 0 is read as 0.5: a count never seen is not impossible
+
+
+@dataclass(slots=True)
+class KeyState:
+    """One key's history (kept in the aggregator's snapshot as a list)."""
+
+    first: float  # start of its first window
+    last: float  # start of its last window with records
+    fields: dict[str, Any]
+    windows: int = 0  # windows emitted so far
+    usual: dict[str, float] = field(default_factory=dict)
+    talked: int = 0  # windows emitted so far that held records
+
+    def to_list(self) -> list[Any]:
+        return [self.first, self.last, self.fields, self.windows, self.usual, self.talked]
+
+    @classmethod
+    def from_list(cls, raw: list[Any]) -> KeyState:
+        """From :meth:`to_list` (snapshots before ``talked`` lack it: windows are taken)."""
+        first, last, fields, windows, usual, *rest = raw
+        return cls(first, last, fields, windows, usual, rest[0] if rest else windows)
+
+
+def surprise(value: float, usual: float) -> float:
+    """Signed root of the Poisson deviance of ``value`` against a usual count ``usual``.
+
+    About standard normal for a Poisson count with mean ``usual``; negative below it.
+
+    Examples
+    --------
+    >>> round(surprise(0.0, 50.0), 2), round(surprise(15.0, 50.0), 2), surprise(50.0, 50.0)
+    (-10.0, -5.82, 0.0)
+    >>> round(surprise(30.0, 3.0), 2), round(surprise(9.0, 3.0), 2)
+    (9.17, 2.79)
+    """
+    usual = max(usual, _FLOOR)
+    if value <= 0.0:
+        deviance = 2.0 * usual
+    else:
+        deviance = 2.0 * (value * math.log(value / usual) - (value - usual))
+    return math.copysign(math.sqrt(max(deviance, 0.0)), value - usual)
+
+
+def key_value(
+    op: str, name: str, value: float, frozen: dict[str, float], state: KeyState | None,
+    age: int, first_emission: bool, novel: bool,
+) -> float:
+    """The value of key op ``op`` for a window (``value``: the aggregate it compares).
+
+    ``frozen`` holds the baselines the window is compared with (taken at its first
+    emission); ``state.usual`` moves on when ``first_emission``.
+
+    Examples
+    --------
+    >>> st = KeyState(0.0, 0.0, {})
+    >>> [round(key_value("key_surprise", "n", v, dict(st.usual), st, age, True, False), 2)
+    ...  for age, v in enumerate([4.0, 50.0, 50.0, 0.0])]  # baseline from the 2nd window
+    [0.0, 0.0, 0.0, -10.0]
+    >>> round(st.usual["surprise:n"], 2)  # the outage moved it by 3 sqrt(51) / 10 only
+    47.86
+    >>> key_value("key_novelty", "", 0.0, {}, st, 3, True, True)
+    0.7
+    """
+    if op == "key_age":
+        return float(min(age, MAX_AGE))
+    if op == "key_novelty":
+        return max(0.0, 1.0 - age / NEW_WINDOWS) if novel else 0.0
+    live = state.usual if state is not None else {}
+    if op == "key_ratio":
+        # log((value + 1) / (usual + 1)): 0 when as usual, < 0 for a drop, > 0 for a surge
+        usual = frozen.get(name, value)
+        if first_emission:
+            live[name] = usual + USUAL_ALPHA * (value - usual)
+        return math.log((value + 1.0) / (usual + 1.0))
+    slot = f"surprise:{name}"
+    usual = frozen.get(slot)
+    if usual is None or age <= 1:  # no baseline yet, or the first window was partial
+        if first_emission:
+            live[slot] = value
+        return 0.0
+    if first_emission:
+        limit = SURPRISE_STEP * math.sqrt(usual + 1.0)
+        live[slot] = usual + USUAL_ALPHA * max(-limit, min(limit, value - usual))
+    return surprise(value, usual)
