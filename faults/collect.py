@@ -158,8 +158,9 @@ def read_windows(client: Any, index: str) -> dict[str, tuple[float | None, float
 
 def read_errors(bootstrap: str, topic: str, timeout: float = 60.0
                 ) -> list[tuple[int, int, str | None]]:
-    """``(source.partition, source.offset, window.id)`` of every error-topic record, repeats
-    kept (``window.id`` is ``None`` for a record's dead letter)."""
+    """``(source.partition, source.offset, window.id)`` of every record of an output topic
+    (the error topic, or the events topic: both carry these headers), repeats kept
+    (``window.id`` is ``None`` for an output of a record)."""
     from confluent_kafka import Consumer, KafkaError
 
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": f"faults-read-{topic}",

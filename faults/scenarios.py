@@ -9,6 +9,9 @@
   (a surge, or a rare busy window) is refused with a 400 and dead-lettered as a window.
   Verdict per window (:func:`faults.verify_windows.verify_windows`), event time on the
   input's fast clock (:func:`faults.inputs.tolls_input`).
+
+Both runs also send an event per flagged document (``outlier.flag == true``) to an events
+topic; the faulted run's events are checked against the reference's (:func:`with_events`).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from typing import Any
 
 from faults.collect import read_documents, read_errors, read_windows
 from faults.inputs import CONFLICT_FIELD, InputRecord, gameday_input, tolls_input
-from faults.verify import Verdict, verify
+from faults.verify import Verdict, verify, with_events
 from faults.verify_windows import verify_windows, window_counts
 
 __all__ = ["SCENARIOS", "Outputs", "Scenario"]
@@ -35,6 +38,8 @@ class Outputs:
     ref_index: str
     errors: str
     ref_errors: str
+    events: str
+    ref_events: str
 
 
 #: ``verdicts(records, expected, outputs) -> {"reference": Verdict, "faulted": Verdict}``
@@ -66,11 +71,19 @@ def _gameday_verdicts(records: list[InputRecord], expected: dict, out: Outputs
 
     ref_docs = read_documents(out.client, out.ref_index)
     ref_scores = {pos: score for pos, (_, score) in ref_docs.items()}
-    return {
+    return _events({
         "reference": verify(expected, ref_docs, positions(out.ref_errors), ref_scores),
         "faulted": verify(expected, read_documents(out.client, out.index),
                           positions(out.errors), ref_scores),
-    }
+    }, out)
+
+
+def _events(verdicts: dict[str, Verdict], out: Outputs) -> dict[str, Verdict]:
+    """Both verdicts with their events topic checked against the reference's events."""
+    ref = read_errors(out.bootstrap, out.ref_events)  # events carry the same source.* headers
+    return {"reference": with_events(verdicts["reference"], ref, ref),
+            "faulted": with_events(verdicts["faulted"], read_errors(out.bootstrap, out.events),
+                                   ref)}
 
 
 def _tolls_verdicts(records: list[InputRecord], expected: dict, out: Outputs
@@ -78,12 +91,12 @@ def _tolls_verdicts(records: list[InputRecord], expected: dict, out: Outputs
     counts = window_counts(records, "tolls", 10.0)
     ref_docs = read_windows(out.client, out.ref_index)
     ref_errors = read_errors(out.bootstrap, out.ref_errors)
-    return {
+    return _events({
         "reference": verify_windows(expected, counts, ref_docs, ref_errors, ref_docs,
                                     ref_errors),
         "faulted": verify_windows(expected, counts, read_windows(out.client, out.index),
                                   read_errors(out.bootstrap, out.errors), ref_docs, ref_errors),
-    }
+    }, out)
 
 
 SCENARIOS = {

@@ -139,10 +139,11 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     work.mkdir(parents=True, exist_ok=True)
     topic = f"faults-{opts.scenario}-{run_id}"
     errors, ref_errors = f"{topic}.errors", f"{topic}.ref-errors"
+    events, ref_events = f"{topic}.events", f"{topic}.ref-events"
+    outputs = (errors, ref_errors, events, ref_events)
     index, ref_index = f"{topic}-run", f"{topic}-ref"
     client = OpenSearch(hosts=[servers.opensearch_url], timeout=60)
-    create_topics(servers.kafka_bootstrap, {t: opts.partitions for t in (topic, errors,
-                                                                         ref_errors)})
+    create_topics(servers.kafka_bootstrap, {t: opts.partitions for t in (topic, *outputs)})
     for idx in (index, ref_index):
         create_index(client, idx, scenario.properties)
     pipeline = _pipeline(work / "pipeline.yaml", scenario.pipeline)
@@ -160,6 +161,8 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     group = f"faults-{run_id}"
     a = worker("a", group, index, proxy.url)
     b = worker("b", group, index, proxy.url)
+    for w in (a, b):
+        w.args += ["--events-topic", events]
     log: list[str] = []
     kill_lock = threading.Lock()
     began = time.monotonic()
@@ -192,11 +195,12 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
         log.append(f"t={time.monotonic() - began:7.1f}s drained (left {left}); exit codes "
                    f"a={a.stop()} b={b.stop()}")
         ref = worker("ref", f"{group}-ref", ref_index, servers.opensearch_url)
-        ref.args += ["--idle-timeout", "15", "--errors-topic", ref_errors]
+        ref.args += ["--idle-timeout", "15", "--errors-topic", ref_errors,
+                     "--events-topic", ref_events]
         ref.start().wait(opts.drain_timeout)
         log.append(f"t={time.monotonic() - began:7.1f}s reference run done")
-        outputs = Outputs(client, servers.kafka_bootstrap, index, ref_index, errors, ref_errors)
-        verdicts = scenario.verdicts(records, producing.expected, outputs)
+        where = Outputs(client, servers.kafka_bootstrap, index, ref_index, *outputs)
+        verdicts = scenario.verdicts(records, producing.expected, where)
         figures = checkpoint_figures([s for w in (a, b) for s in w.summaries()])
         figures.update(assignment_figures([p for w in (a, b) for p in w.logs()]))
         figures.update(workdir=str(work), input_failed=producing.failed)
@@ -206,6 +210,6 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
             w.stop(30)
         proxy.close()
         if not opts.keep:
-            delete_topics(servers.kafka_bootstrap, [topic, errors, ref_errors])
+            delete_topics(servers.kafka_bootstrap, [topic, *outputs])
             for idx in (index, ref_index):
                 client.indices.delete(index=idx, ignore_unavailable=True)

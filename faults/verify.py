@@ -19,9 +19,9 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-__all__ = ["Verdict", "format_table", "verify"]
+__all__ = ["Verdict", "format_table", "verify", "with_events"]
 
 Pos = tuple[int, int]  # (partition, offset)
 
@@ -40,6 +40,10 @@ class Verdict:
     compared: int
     same_score: int
     miscounted: int = 0  # windows: documents whose count differs from the input's
+    events: int = 0  # events-topic records (one per flagged document, repeats included)
+    events_repeated: int = 0  # events beyond one per document
+    events_missing: int = 0  # documents with an event in the reference run, none here
+    events_unexpected: int = 0  # events here, none in the reference run
 
     @property
     def repeated(self) -> int:
@@ -54,7 +58,8 @@ class Verdict:
     def ok(self) -> bool:
         return (self.lost == 0 and self.duplicated == 0 and self.missing_errors == 0
                 and self.unexpected_errors == 0 and self.repeated == 0
-                and self.miscounted == 0 and self.continuity >= 0.99)
+                and self.miscounted == 0 and self.events_repeated == 0
+                and self.continuity >= 0.99)
 
 
 def verify(
@@ -108,6 +113,27 @@ def verify(
         missing_errors=len(bad - error_set), unexpected_errors=len(error_set - bad),
         compared=compared, same_score=same,
     )
+
+
+def with_events(verdict: Verdict, events: Iterable[tuple], reference: Iterable[tuple]
+                ) -> Verdict:
+    """``verdict`` plus the events check: each event once, the same events as the reference.
+
+    Events are identified by their origin (``(partition, offset, window id)``). Missing and
+    unexpected events are reported but only repeats fail the verdict: with a continuity
+    below 100% a document may be flagged in one run and not in the other.
+
+    Examples
+    --------
+    >>> v = Verdict(10, 1, 9, 1, 1, 0, 0, 0, 0, 9, 9)
+    >>> w = with_events(v, [(0, 5, None), (0, 5, None), (1, 2, None)], [(0, 5, None), (0, 7, None)])
+    >>> w.events, w.events_repeated, w.events_missing, w.events_unexpected, w.ok
+    (3, 1, 1, 1, False)
+    """
+    found = list(events)
+    distinct, want = set(found), set(reference)
+    return replace(verdict, events=len(found), events_repeated=len(found) - len(distinct),
+                   events_missing=len(want - distinct), events_unexpected=len(distinct - want))
 
 
 def _same(a: float | None, b: float | None, tolerance: float) -> bool:

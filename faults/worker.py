@@ -12,6 +12,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
 __all__ = ["main"]
 
@@ -32,6 +33,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--state-index", default=None, help="state index (default: the store's)")
     p.add_argument("--warm-start", action="store_true")
     p.add_argument("--no-state", action="store_true", help="no checkpoints (one shared model)")
+    p.add_argument("--events-topic", help="send an event per flagged document to this topic")
     return p.parse_args(argv)
 
 
@@ -39,13 +41,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    from connector.app import build_runner, load_config, opensearch_client
+    import yaml
+
+    from connector.app import build_runner, opensearch_client, patch_raw
     from connector.checkpoint import SnapshotPolicy, build_checkpointer
+    from connector.config import parse_pipeline
     from connector.state_store import DEFAULT_INDEX, StateStore
 
-    cfg = load_config(args.pipeline, topic=args.topic, errors_topic=args.errors_topic,
-                      group_id=args.group_id, index=args.index, bootstrap=args.bootstrap,
-                      opensearch_url=args.opensearch_url)
+    with open(args.pipeline, encoding="utf-8") as f:
+        raw = patch_raw(yaml.safe_load(f), topic=args.topic, errors_topic=args.errors_topic,
+                        group_id=args.group_id, index=args.index, bootstrap=args.bootstrap,
+                        opensearch_url=args.opensearch_url)
+    if args.events_topic:
+        raw["output"]["events"] = {
+            "topic": args.events_topic, "when": "outlier.flag == true",
+            "template": {"key": "{outlier.key}", "score": "{outlier.score}"}}
+    cfg = parse_pipeline(raw, default_name=Path(args.pipeline).stem)
     runner = build_runner(cfg, batch_size=args.batch_size, max_backoff=5.0)
     ckpt = None
     if not args.no_state:

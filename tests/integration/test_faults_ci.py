@@ -5,7 +5,8 @@ at 400/s while the connector is SIGKILLed once, a second instance joins and leav
 OpenSearch is cut off for 30 s through a TCP proxy and (on the local stack) the broker
 restarts. Windows (tolls): twenty thousand CSV toll passes (1% malformed; windows of more
 than 127 vehicles refused by the index) at 500/s, 10 s windows per station on the input's
-fast event clock, the same faults. A few minutes each. Full runs:
+fast event clock, the same faults. Each run also sends an event per flagged document. A few
+minutes each. Full runs:
 ``outlier-connector faults --scenario {gameday,tolls} --records 1000000 --kills 5``.
 """
 
@@ -33,6 +34,9 @@ def _check(opts: SuiteOptions, servers) -> None:
     assert run.missing_errors == 0 and run.unexpected_errors == 0, table
     assert run.repeated == 0, table  # every bad record dead-lettered exactly once
     assert run.continuity >= 0.99, table
+    assert run.events_repeated == 0, table  # every flagged document's event exactly once
+    if run.continuity == 1.0:  # then the flags match too: the same events as the reference
+        assert run.events_missing == 0 and run.events_unexpected == 0, table
     assert any("kill a: SIGKILL (was assigned: True)" in e for e in result.events), result.events
     assert any("cut opensearch" in e for e in result.events)
     assert any("leave b: assigned=True" in e for e in result.events), result.events

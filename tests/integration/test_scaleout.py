@@ -14,8 +14,8 @@ import pytest
 import yaml
 from opensearchpy import OpenSearch
 
-from faults.collect import Producing, create_index, read_documents, read_errors
-from faults.inputs import gameday_input
+from faults.collect import Producing, create_index, create_topics, read_documents, read_errors
+from faults.inputs import CONFLICT_FIELD, gameday_input
 from faults.processes import ROOT, Worker
 from faults.verify import verify
 
@@ -29,8 +29,10 @@ def test_three_processes_share_partitions_and_state(
     index, ref_index = index_name_factory("scale-run"), index_name_factory("scale-ref")
     state_index = index_name_factory("scale-state")
     client = OpenSearch(hosts=[opensearch_url], timeout=60)
-    create_index(client, index)
-    create_index(client, ref_index)
+    for idx in (index, ref_index):
+        create_index(client, idx, {CONFLICT_FIELD: {"type": "keyword"}})
+    # as wide as the input: dead letters are fenced per source partition (no repeats)
+    create_topics(kafka_bootstrap, {f"{topic}.errors": 4, f"{topic}.ref-errors": 4})
     raw = yaml.safe_load((ROOT / "pipelines" / "gameday.yaml").read_text())
     raw["source"]["kafka"].update({"session.timeout.ms": 6000, "heartbeat.interval.ms": 1500})
     pipeline = tmp_path / "pipeline.yaml"
@@ -70,10 +72,11 @@ def test_three_processes_share_partitions_and_state(
         ref.args += ["--idle-timeout", "10"]
         assert ref.start().wait(300) == 0
         ref_scores = {p: s for p, (_, s) in read_documents(client, ref_index).items()}
-        run = verify(producing.expected, read_documents(client, index),
-                     read_errors(kafka_bootstrap, f"{topic}.errors"), ref_scores)
+        errors = [(p, o) for p, o, _ in read_errors(kafka_bootstrap, f"{topic}.errors")]
+        run = verify(producing.expected, read_documents(client, index), errors, ref_scores)
         assert (run.lost, run.duplicated, run.missing_errors, run.unexpected_errors) == (
             0, 0, 0, 0), run
+        assert run.repeated == 0, run  # b's SIGKILL and the moves repeat no dead letter
         assert run.documents == good
         assert run.continuity == 1.0, run
         moved = sum(s["checkpoint"]["restores"] for w in (a, c) for s in w.summaries())
