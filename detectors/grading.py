@@ -213,15 +213,24 @@ class ScoreCalibrator:
                 else:
                     flag = grade >= self.quantile  # type: ignore[operator]
                 out = (grade, bool(flag), min(1.0, n / self.window), False)
-        self._record(score)
+        self._record(score, pos)
         return out
 
-    def _record(self, score: float) -> None:
+    def _record(self, score: float, pos: int | None = None) -> None:
+        """Add ``score``; ``pos``: its ``bisect_left`` in the sorted history, if known."""
         self.n_seen += 1
         ring, ordered = self._ring, self._sorted
+        if pos is None:
+            pos = bisect.bisect_left(ordered, score)
+        # insertion point after any equal scores (insort's), without a second bisection
+        # unless the score is already in the history (each probe of an array boxes a float)
+        if pos == len(ordered) or ordered[pos] != score:
+            at = pos
+        else:
+            at = bisect.bisect_right(ordered, score)
         if len(ring) < self.window:
             ring.append(score)
-            bisect.insort(ordered, score)
+            ordered.insert(at, score)
             return
         old = ring[self._pos]
         ring[self._pos] = score
@@ -230,7 +239,6 @@ class ScoreCalibrator:
         # scores between them (not a delete and an insert, each moving the tail of the
         # array); the same array as `del ordered[bisect_left(old)]; insort(ordered, score)`.
         gone = bisect.bisect_left(ordered, old)
-        at = bisect.bisect_right(ordered, score)
         view = memoryview(ordered)
         if at <= gone:
             view[at + 1 : gone + 1] = view[at:gone]
