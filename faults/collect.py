@@ -119,7 +119,12 @@ class Producing:
                 else:
                     self.expected[(msg.partition(), msg.offset())] = (rec.ident, rec.fate)
 
-            producer.produce(self.topic, rec.value, rec.key, on_delivery=delivered)
+            while True:
+                try:
+                    producer.produce(self.topic, rec.value, rec.key, on_delivery=delivered)
+                    break
+                except BufferError:  # local queue full (a broker restart): let it drain
+                    producer.poll(0.5)
             producer.poll(0)
             ahead = began + (i + 1) / self.rate - time.monotonic()
             if ahead > 0:
