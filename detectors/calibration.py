@@ -172,6 +172,14 @@ class CalibratedFilter(base.AnomalyFilter):
         """:meth:`assess_score`, then record the score (the first half of :meth:`learn_score`).
 
         One pass over the history; pair it with :meth:`learn_observed` (the scorer's hot path).
+
+        Examples
+        --------
+        >>> flt = CalibratedFilter(RandomCutForest(n_trees=5, seed=1), threshold=2.5)
+        >>> flt.observe_score(0.0)  # the forest is not ready: warming up, nothing recorded
+        (0.0, False, 0.0, True)
+        >>> flt.calibrator.n_seen
+        0
         """
         if self._ready or self.detector_ready:
             return self.calibrator.observe(score)
@@ -204,6 +212,14 @@ class CalibratedFilter(base.AnomalyFilter):
 
         ``point``: the second value :meth:`score_point` returned for ``x``, if nothing was
         learned since.
+
+        Examples
+        --------
+        >>> flt = CalibratedFilter(RandomCutForest(n_trees=5, seed=1), threshold=2.5)
+        >>> score, point = flt.score_point({"a": 1.0})
+        >>> flt.learn_observed({"a": 1.0}, flag=False, point=point)
+        >>> flt.feature_means
+        {'a': 1.0}
         """
         if not self._rcf_means:
             self._n_learned += 1
@@ -221,8 +237,8 @@ class CalibratedFilter(base.AnomalyFilter):
                     variances[name] = (1.0 - inv) * (variances[name] + diff * step)
         if not self.learns(flag):
             return
-        if point is not None:
-            self.anomaly_detector.learn_point(x, point)
+        if point is not None:  # a bare RCF whose forest exists: the point it scored
+            self.anomaly_detector.learn_vector(point)
         else:
             self.anomaly_detector.learn_one(x, **learn_kwargs)
 

@@ -198,10 +198,10 @@ class RandomCutForest(base.AnomalyDetector):
         return float(self._forest.score(self._vector(x)))
 
     def score_point(self, x: dict) -> tuple[float, list[float] | None]:
-        """``score_one(x)`` and the point that was scored, to learn with :meth:`learn_point`.
+        """``score_one(x)`` and the point that was scored, to learn with :meth:`learn_vector`.
 
-        Scoring then learning the same record this way builds its point once. The point is
-        ``None`` before the forest exists.
+        Scoring then learning the same record this way builds its point once (valid if
+        nothing is learned in between). The point is ``None`` before the forest exists.
 
         Examples
         --------
@@ -238,21 +238,19 @@ class RandomCutForest(base.AnomalyDetector):
         return float(self._forest.score(point))
 
     def learn_vector(self, point: list[float]) -> None:
-        """``learn_one`` of a point given in :attr:`feature_order` (known), values finite."""
+        """``learn_one`` of a point given in :attr:`feature_order` (known), values finite.
+
+        Examples
+        --------
+        >>> rcf = RandomCutForest(n_trees=5, sample_size=16, features=("a",), seed=1)
+        >>> rcf.learn_vector([1.0])
+        >>> rcf.feature_means
+        {'a': 1.0}
+        """
         if self._forest is None:
             self._forest = krcf.RandomCutForest(self._options(len(point)))
             self._means = list(point)
         self._learn(point)
-
-    def learn_point(self, x: dict, point: list[float] | None) -> None:
-        """``learn_one(x)``, reusing the point :meth:`score_point` returned for ``x``.
-
-        Only valid when nothing was learned in between (the point depends on the means).
-        """
-        if point is None:
-            self.learn_one(x)
-        else:
-            self._learn(point)
 
     def attribution_one(self, x: dict) -> dict[str, tuple[float, float]]:
         """Per-feature ``(high, low)`` attribution of the score of ``x``.
