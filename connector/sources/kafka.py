@@ -109,10 +109,15 @@ class KafkaSource:
         self._consumer.subscribe(self.topics)
         self._paused: list[TopicPartition] = []
         self._warned: dict[int, float] = {}
+        # offsets whose commit failed (a broker restart): committed again when idle, so the
+        # last batches before a quiet spell do not stay uncommitted until the next record
+        self._uncommitted: dict[tuple[str, int], int] = {}
 
     def consume(self) -> list[SourceRecord]:
         """Up to ``batch_size`` records; **blocks** up to ``poll_timeout`` s when idle."""
         messages = self._consumer.consume(self.batch_size, self.poll_timeout)
+        if not messages and self._uncommitted:
+            self._commit_again()
         records = []
         append = records.append
         for msg in messages:
@@ -144,12 +149,16 @@ class KafkaSource:
         if not offsets:
             return
         tps = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        for tp in offsets:
+            self._uncommitted.pop(tp, None)  # superseded by this commit
         try:
             result = self._consumer.commit(offsets=tps, asynchronous=False)
         except KafkaException as exc:
             # A rebalance took the partition away: the new owner replays from the last
-            # commit, and deterministic ids make that replay harmless.
+            # commit, and deterministic ids make that replay harmless. Otherwise (the
+            # coordinator is restarting) the commit is tried again when idle.
             logger.warning("kafka commit failed offsets=%s error=%s", offsets, exc)
+            self._uncommitted.update(offsets)
             return
         for tp in result or []:
             if tp.error is not None:
@@ -157,6 +166,16 @@ class KafkaSource:
                     "kafka commit failed topic=%s partition=%s offset=%s error=%s",
                     tp.topic, tp.partition, tp.offset, tp.error,
                 )
+                self._uncommitted[(tp.topic, tp.partition)] = tp.offset
+
+    def _commit_again(self) -> None:
+        """Commit again what failed, for the partitions still assigned (**blocks**)."""
+        owned = {(tp.topic, tp.partition) for tp in self._consumer.assignment()}
+        pending = {tp: o for tp, o in self._uncommitted.items() if tp in owned}
+        self._uncommitted = {}
+        if pending:
+            logger.info("kafka commit retried offsets=%s", pending)
+            self.commit(pending)
 
     def committed(self, timeout: float = 10.0) -> dict[tuple[str, int], int]:
         """Committed offsets of the current assignment (``-1001`` when none)."""
@@ -222,14 +241,21 @@ class KafkaSource:
             consumer.assign(partitions)
 
         def on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            self._forget(partitions)
             revoked([(p.topic, p.partition) for p in partitions])
 
         def on_lost(consumer: Consumer, partitions: list[TopicPartition]) -> None:
+            self._forget(partitions)
             lost([(p.topic, p.partition) for p in partitions])
 
         self._consumer.subscribe(
             self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
         )
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        # a released partition's failed commit is its next owner's business now
+        for p in partitions:
+            self._uncommitted.pop((p.topic, p.partition), None)
 
     def close(self) -> None:
         """Leave the group; nothing is committed here (the runner committed already)."""
