@@ -235,9 +235,14 @@ class KafkaSource:
                          for p in consumer.committed(partitions, timeout=30)}
             starts = assigned(tps, committed, watermarks)
             for p in partitions:
-                start = starts.get((p.topic, p.partition))
+                tp = (p.topic, p.partition)
+                start = starts.get(tp)
                 if start is not None:
                     p.offset = start
+                    if committed.get(tp) is not None and start > committed[tp]:
+                        # resumed ahead of the commit (state newer than it: its outputs
+                        # were flushed before it was stored): commit that, once idle
+                        self._uncommitted[tp] = start
             consumer.assign(partitions)
 
         def on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:

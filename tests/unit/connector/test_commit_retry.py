@@ -55,3 +55,35 @@ def test_a_later_commit_supersedes_the_failed_one():
     source.commit({("t", 0): 80})
     source.consume()
     assert source._consumer.commits == [{("t", 0): 80}]
+
+
+class _Group(_Consumer):
+    """Also a group member: keeps the rebalance callbacks, knows committed offsets."""
+
+    def __init__(self, owned, committed):
+        super().__init__(owned)
+        self.failures = 0
+        self.offsets = committed
+        self.callbacks = {}
+
+    def subscribe(self, topics, **callbacks):
+        self.callbacks = callbacks
+
+    def committed(self, partitions, timeout):
+        return [TopicPartition(p.topic, p.partition, self.offsets.get((p.topic, p.partition),
+                                                                       -1001)) for p in partitions]
+
+    def assign(self, partitions):
+        self.assigned = [(p.topic, p.partition, p.offset) for p in partitions]
+
+
+def test_resuming_ahead_of_the_commit_commits_the_resume_point_when_idle():
+    source = _source([("t", 0), ("t", 1)])
+    group = source._consumer = _Group([("t", 0), ("t", 1)], {("t", 0): 40, ("t", 1): 10})
+    # the checkpointer's plan: t/0 resumes at its state (ahead), t/1 at its commit
+    source.on_rebalance(lambda tps, committed, wm: {("t", 0): 55, ("t", 1): 10},
+                        lambda tps: None, lambda tps: None)
+    group.callbacks["on_assign"](group, [TopicPartition("t", 0), TopicPartition("t", 1)])
+    assert group.assigned == [("t", 0, 55), ("t", 1, 10)]
+    source.consume()
+    assert group.commits == [{("t", 0): 55}]
