@@ -183,6 +183,8 @@ def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
     calibration = _plain(raw.get("calibration") or detectors.defaults.DEFAULT_CALIBRATION)
     if "threshold" not in calibration and "quantile" not in calibration:
         raise ConfigError(f"{name}.calibration", "needs threshold or quantile")
+    if calibration.get("relearn_after") is not None and not calibration.get("protect"):
+        raise ConfigError(f"{name}.calibration.relearn_after", "only with protect: true")
     if window is None and not names:
         raise ConfigError(f"{name}.features", "must have at least 1 item(s) without a window")
     return PipelineConfig(

@@ -101,6 +101,11 @@ def test_whole_value_reference_keeps_number_type():
             "gameday.calibration.quantile",
             "must be < 1",
         ),
+        (
+            lambda r: r["calibration"].update(relearn_after=30),
+            "gameday.calibration.relearn_after",
+            "only with protect: true",
+        ),
         (lambda r: r.update(extra=1), "gameday", "Additional properties"),
         (lambda r: r["source"].pop("topics"), "gameday.source.topics", "is required"),
         (lambda r: r["features"].append(dict(r["features"][0])), "gameday.features", "unique"),
