@@ -213,9 +213,13 @@ class WindowedScoring(Scoring):
         """Score windows (in order) and build their documents."""
         if not windows:
             return []
-        assessments = self.scorer.process_many(
-            [w.features for w in windows], [w.key for w in windows]
-        )
+        # a late record's revision of a window is scored, but the model learned the window at
+        # its first emission: learning the revision too would count the window twice
+        scorer = self.scorer
+        assessments = [
+            (scorer.assess_one if w.revision else scorer.process_one)(w.features, w.key)
+            for w in windows
+        ]
         docs = []
         for i, (w, a) in enumerate(zip(windows, assessments, strict=True)):
             body = dict(w.document)

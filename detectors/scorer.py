@@ -11,13 +11,11 @@ from .assessment import Assessment
 from .calibration import CalibratedFilter, ScoreCalibrator
 from .explain import explain_one, top_of
 from .keyed import KeyedModels
+from .missing import MISSING_POLICIES, vector
 from .models import build_filter, model_id
 
 __all__ = ["MISSING_POLICIES", "Scorer", "build_scorer", "restore_scorer"]
 
-#: ``impute``: a missing or non-numeric feature takes the key's running mean (0.0 before any);
-#: ``reject``: the record is not scored nor learned, ``Assessment.rejected`` says why.
-MISSING_POLICIES = ("impute", "reject")
 
 
 class Scorer:
@@ -72,26 +70,7 @@ class Scorer:
 
     def _prepare(self, x: Mapping[str, Any], unit: CalibratedFilter) -> tuple[dict, str | None]:
         names = self.features if self.features is not None else sorted(x, key=str)
-        try:  # fast path: every feature present, numeric and finite
-            out = {name: float(x[name]) for name in names}
-            total = sum(out.values())
-            if total - total == 0.0:
-                return out, None
-        except (KeyError, TypeError, ValueError, OverflowError):
-            pass
-        out = {}
-        for name in names:
-            value = x.get(name)
-            try:
-                value = float(value)  # type: ignore[arg-type]
-            except (TypeError, ValueError, OverflowError):
-                value = math.nan
-            if not math.isfinite(value):
-                if self.missing == "reject":
-                    return out, f"missing or non-numeric feature {name!r}"
-                value = unit.feature_means.get(name, 0.0)
-            out[name] = value
-        return out, None
+        return vector(x, names, unit.feature_means, self.missing)
 
     def process_one(self, x: Mapping[str, Any], key: Hashable | None = None) -> Assessment:
         """Score ``x`` with its key's model, calibrate, explain if flagged, then learn it.
@@ -118,20 +97,29 @@ class Scorer:
             if total - total == 0.0:
                 return self._process_point(unit, point, key)
         xf, reason = self._prepare(x, unit)
-        skey = None if key is None else str(key)
         if reason is not None:
-            warming = unit.calibrator.warming_up or not unit.detector_ready
-            return Assessment(0.0, 0.0, False, 0.0, warming, skey, self.model, rejected=reason)
+            return self._rejected(unit, reason, key)
         # score once, grade and record the score in one pass, explain, learn (point reused)
         score, point = unit.score_point(xf)
-        grade, flag, confidence, warming = unit.observe_score(score)
-        a = Assessment(score, grade, flag, confidence, warming, skey, self.model)
-        if flag:
+        a = self._assessment(unit, xf, score, unit.observe_score(score), key)
+        unit.learn_observed(xf, a.flag, point)
+        return a
+
+    def _rejected(self, unit: CalibratedFilter, reason: str, key: Any) -> Assessment:
+        warming = unit.calibrator.warming_up or not unit.detector_ready
+        skey = None if key is None else str(key)
+        return Assessment(0.0, 0.0, False, 0.0, warming, skey, self.model, rejected=reason)
+
+    def _assessment(
+        self, unit: CalibratedFilter, xf: dict, score: float, graded: tuple, key: Any
+    ) -> Assessment:
+        """The assessment of a graded score, explained when flagged."""
+        a = Assessment(score, *graded, None if key is None else str(key), self.model)
+        if a.flag:
             a.explanation = explain_one(
                 unit.anomaly_detector, xf, unit.feature_means, score, unit.feature_spreads
             )
             a.top_field, a.direction = top_of(a.explanation)
-        unit.learn_observed(xf, flag, point)
         return a
 
     def _process_point(self, unit: CalibratedFilter, point: list[float], key: Any) -> Assessment:
@@ -162,6 +150,27 @@ class Scorer:
             else:
                 rcf._learn(point)
         return a
+
+    def assess_one(self, x: Mapping[str, Any], key: Hashable | None = None) -> Assessment:
+        """Score, calibrate and explain ``x`` like :meth:`process_one`, learning nothing.
+
+        For a revision of something the model has already learned (a window that a late
+        record updated): neither the model nor the score history takes it in a second time.
+
+        Examples
+        --------
+        >>> scorer = build_scorer({"name": "rcf", "n_trees": 5, "seed": 3}, {"threshold": 2.5})
+        >>> _ = scorer.process_many([{"n": float(i % 7)} for i in range(300)])
+        >>> before = scorer.snapshot()
+        >>> scorer.assess_one({"n": 40.0}).flag, scorer.snapshot() == before
+        (True, True)
+        """
+        unit = self._unit(key)
+        xf, reason = self._prepare(x, unit)
+        if reason is not None:
+            return self._rejected(unit, reason, key)
+        score = float(unit.score_one(xf))
+        return self._assessment(unit, xf, score, unit.assess_score(score), key)
 
     def process_many(
         self, xs: Iterable[Mapping[str, Any]], keys: Iterable[Hashable | None] | None = None

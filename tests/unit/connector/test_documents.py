@@ -95,6 +95,37 @@ def test_windowed_scoring_emits_closed_windows_and_holds_their_offsets():
     assert [d.doc_id for d in drained] == ["tolls+Exit79+110000"]
 
 
+def test_a_late_update_rescores_its_window_without_learning_it_again():
+    from connector.config import Aggregate, KeySpec, WindowSpec
+    from connector.features.windows import WindowAggregator
+    from detectors import build_scorer
+
+    spec = WindowSpec("tumbling", 10.0, 10.0, 30.0, "drop", (Aggregate("count", "count"),),
+                      KeySpec(("toll",)))
+    scorer = build_scorer({"name": "rcf", "n_trees": 5, "sample_size": 32, "seed": 1},
+                          {"threshold": 2.5, "warmup": 20}, features=["count"])
+    scoring = WindowedScoring(scorer, "tolls", WindowAggregator(spec))
+    offsets = iter(range(10_000))
+
+    def batch(times):
+        prepared = [Prepared({"toll": "Exit79"}, datetime.fromtimestamp(t, tz=UTC), "Exit79", {})
+                    for t in times]
+        records = [SourceRecord("tolls", 0, next(offsets), b"") for _ in times]
+        return scoring.documents(prepared, records)[0]
+
+    for w in range(60):  # 60 closed windows of 3 records: the model is past its warm-up
+        batch([w * 10.0 + 1, w * 10.0 + 2, w * 10.0 + 3])
+    learned = scorer.snapshot()
+    docs = batch([585.0])  # late for [580, 590) (watermark 593, lateness 30): a revision
+    assert [d.doc_id for d in docs] == ["tolls+Exit79+580000"]
+    assert json.loads(docs[0].source)["count"] == 4
+    assert json.loads(docs[0].source)["outlier"]["warming_up"] is False
+    assert scorer.snapshot() == learned  # neither the forest nor the score history moved
+    docs = batch([601.0])  # a new window's first emission is learned as before
+    assert [d.doc_id for d in docs] == ["tolls+Exit79+590000"]
+    assert scorer.snapshot() != learned
+
+
 def test_iso_utc_matches_isoformat_across_seconds_and_days():
     base = datetime(2026, 12, 31, 23, 59, 58, 999000, tzinfo=UTC)
     for step in range(0, 5000, 137):  # crosses seconds, midnight and the year
