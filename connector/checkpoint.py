@@ -19,7 +19,7 @@ Lifecycle (the runner calls one method per event):
 
 State is one :class:`PartitionState` per assigned partition (a scorer and, for windowed
 pipelines, a window aggregator): keys map to partitions, so per-key order and per-key models
-follow the partition. The blob is versioned (:func:`connector.state_store.encode_state`).
+follow the partition. The blob is versioned (:func:`connector.state_format.encode_state`).
 The per-partition state lives in :mod:`connector.partition_state`, the gap replay in
 :mod:`connector.replay`; both are re-exported here.
 """

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from connector.state_store import decode_state, encode_state
+from connector.state_format import decode_state, encode_state
 
 __all__ = ["PartitionState", "Resume", "SnapshotPolicy", "StateFactory", "plan_resume"]
 

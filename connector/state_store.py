@@ -39,9 +39,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import logging
-import struct
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,8 +49,10 @@ from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError, TransportError
 
 from connector.errors import ConnectorError
+from connector.state_format import FORMAT_NAME, decode_state, encode_state
 
 __all__ = [
+    "FORMAT_NAME",
     "StateStore",
     "StateStoreError",
     "StoredState",
@@ -87,54 +87,6 @@ _INDEX_BODY = {
         },
     },
 }
-
-
-_MAGIC = b"OCS"
-_FORMAT = 1
-_HEAD = struct.Struct(">3sBI")  # magic, format version, header length
-FORMAT_NAME = f"ocs/{_FORMAT}"
-
-
-def encode_state(offset: int, parts: Mapping[str, bytes]) -> bytes:
-    """One versioned blob: a small JSON header (offset, part sizes) then the parts' bytes.
-
-    Examples
-    --------
-    >>> blob = encode_state(42, {"scorer": b"abc", "windows": b""})
-    >>> blob[:3], decode_state(blob)
-    (b'OCS', (42, {'scorer': b'abc', 'windows': b''}))
-    """
-    header = json.dumps(
-        {"offset": offset, "parts": [[name, len(data)] for name, data in parts.items()]}
-    ).encode()
-    return b"".join([_HEAD.pack(_MAGIC, _FORMAT, len(header)), header, *parts.values()])
-
-
-def decode_state(blob: bytes) -> tuple[int, dict[str, bytes]]:
-    """Inverse of :func:`encode_state`; raises ``ValueError`` on a blob it cannot read.
-
-    Examples
-    --------
-    >>> decode_state(b"nope")
-    Traceback (most recent call last):
-    ...
-    ValueError: not a state blob
-    """
-    if len(blob) < _HEAD.size:
-        raise ValueError("not a state blob")
-    magic, version, size = _HEAD.unpack_from(blob)
-    if magic != _MAGIC:
-        raise ValueError("not a state blob")
-    if version != _FORMAT:
-        raise ValueError(f"state format {version} is not supported (want {_FORMAT})")
-    header = json.loads(blob[_HEAD.size : _HEAD.size + size])
-    pos, parts = _HEAD.size + size, {}
-    for name, length in header["parts"]:
-        parts[name] = blob[pos : pos + length]
-        pos += length
-    if pos != len(blob):
-        raise ValueError("state blob is truncated or padded")
-    return int(header["offset"]), parts
 
 
 class StateStoreError(ConnectorError):
