@@ -24,7 +24,14 @@ from connector.sinks.opensearch import OpenSearchSink
 from connector.sources.file import FileSource
 from connector.sources.kafka import KafkaSource, consumer_settings
 
-__all__ = ["build_runner", "enable_checkpoints", "load_config", "opensearch_client", "patch_raw"]
+__all__ = [
+    "build_checkpointer",
+    "build_runner",
+    "enable_checkpoints",
+    "load_config",
+    "opensearch_client",
+    "patch_raw",
+]
 
 
 def patch_raw(
@@ -148,7 +155,7 @@ def enable_checkpoints(runner: Runner, cfg: PipelineConfig, *, snapshot_seconds:
     A restarted connector restores its models instead of warming up again. Returns the
     checkpointer (its ``stats`` say what was restored and snapshotted).
     """
-    from connector.checkpoint import SnapshotPolicy, build_checkpointer
+    from connector.checkpoint import SnapshotPolicy
     from connector.state_store import StateStore
 
     group = cfg.source.group_id or f"outliers-{cfg.name}"
@@ -159,3 +166,41 @@ def enable_checkpoints(runner: Runner, cfg: PipelineConfig, *, snapshot_seconds:
     )
     runner.use_checkpoints(checkpointer)
     return checkpointer
+
+
+def build_checkpointer(
+    cfg: PipelineConfig, store: Any = None, *, policy: Any = None,
+    warm_start: bool = False,
+) -> Any:
+    """A :class:`Checkpointer` for a loaded pipeline: per partition, a scorer and a transform
+    built from the same config (``detectors.build_scorer``, ``build_transform``); state in
+    the pipeline's OpenSearch (``outlier-connector-state``), gaps replayed from its Kafka."""
+    import detectors
+    from connector.checkpoint import Checkpointer, StateFactory
+    from connector.features.windows import WindowAggregator
+    from connector.state_store import StateStore
+    from connector.transform import build_transform
+
+    windowed = cfg.window is not None
+    features = list(cfg.features_names)
+    factory = StateFactory(
+        new_scorer=lambda: Scoring.from_config(cfg).scorer,
+        restore_scorer=detectors.restore_scorer,
+        new_transform=lambda: build_transform(cfg),
+        new_windows=(lambda: WindowAggregator(cfg.window, features)) if windowed else None,
+        restore_windows=(lambda b: WindowAggregator.restore(b, cfg.window)) if windowed else None,
+    )
+    grouped = cfg.source.kind == "kafka"
+    group = cfg.source.group_id or f"outliers-{cfg.name}"
+    if store is None:
+        kwargs = {"timeout": 30, **dict(cfg.output.opensearch)}
+        store = StateStore(kwargs, f"{group}/{cfg.name}")
+    replay = None
+    if grouped:
+        from connector.replay import kafka_replay
+
+        scoring = WindowedScoring(None, cfg.name, None) if windowed else Scoring(None, cfg.name)
+        replay = kafka_replay(consumer_settings(cfg.source.kafka, group), build_transform(cfg),
+                              scoring)
+    return Checkpointer(store, factory, policy, replay=replay, warm_start=warm_start,
+                        grouped=grouped)

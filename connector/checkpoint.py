@@ -51,7 +51,6 @@ __all__ = [
     "SnapshotPolicy",
     "StateFactory",
     "kafka_replay",
-    "build_checkpointer",
     "by_partition",
     "plan_resume",
     "read_range",
@@ -280,40 +279,3 @@ def by_partition(
         checkpointer._scored[tp] = st
         point_scoring(scoring, st)
         yield st.transform, scoring, part
-
-
-def build_checkpointer(
-    cfg: Any, store: StateStore | None = None, *, policy: SnapshotPolicy | None = None,
-    warm_start: bool = False,
-) -> Checkpointer:
-    """A :class:`Checkpointer` for a loaded pipeline: per partition, a scorer and a transform
-    built from the same config (``detectors.build_scorer``, ``build_transform``); state in
-    the pipeline's OpenSearch (``outlier-connector-state``), gaps replayed from its Kafka."""
-    import detectors
-    from connector.features.windows import WindowAggregator
-    from connector.scoring import Scoring, WindowedScoring
-    from connector.transform import build_transform
-
-    windowed = cfg.window is not None
-    features = list(cfg.features_names)
-    factory = StateFactory(
-        new_scorer=lambda: Scoring.from_config(cfg).scorer,
-        restore_scorer=detectors.restore_scorer,
-        new_transform=lambda: build_transform(cfg),
-        new_windows=(lambda: WindowAggregator(cfg.window, features)) if windowed else None,
-        restore_windows=(lambda b: WindowAggregator.restore(b, cfg.window)) if windowed else None,
-    )
-    grouped = cfg.source.kind == "kafka"
-    group = cfg.source.group_id or f"outliers-{cfg.name}"
-    if store is None:
-        kwargs = {"timeout": 30, **dict(cfg.output.opensearch)}
-        store = StateStore(kwargs, f"{group}/{cfg.name}")
-    replay = None
-    if grouped:
-        from connector.sources.kafka import consumer_settings
-
-        scoring = WindowedScoring(None, cfg.name, None) if windowed else Scoring(None, cfg.name)
-        replay = kafka_replay(consumer_settings(cfg.source.kafka, group), build_transform(cfg),
-                              scoring)
-    return Checkpointer(store, factory, policy, replay=replay, warm_start=warm_start,
-                        grouped=grouped)

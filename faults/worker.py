@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     import yaml
 
-    from connector.app import build_runner, opensearch_client, patch_raw
-    from connector.checkpoint import SnapshotPolicy, build_checkpointer
+    from connector.app import build_checkpointer, build_runner, opensearch_client, patch_raw
+    from connector.checkpoint import SnapshotPolicy
     from connector.config import parse_pipeline
     from connector.state_store import DEFAULT_INDEX, StateStore
 

@@ -11,8 +11,8 @@ import uuid
 import pytest
 from confluent_kafka import Producer
 
-from connector.app import build_runner, load_config, opensearch_client
-from connector.checkpoint import SnapshotPolicy, build_checkpointer
+from connector.app import build_checkpointer, build_runner, load_config, opensearch_client
+from connector.checkpoint import SnapshotPolicy
 from connector.state_store import StateStore
 from connector.testing import GAMEDAY_PIPELINE
 from faults.collect import read_documents
