@@ -81,18 +81,16 @@ def listen(source: Any, ownership: Ownership, outputs: Any, checkpointer: Any) -
         outputs.assigned(tps)
         return checkpointer.assign(tps, committed, watermarks) if checkpointer else {}
 
-    def revoked(tps: list[TP]) -> None:
-        try:
-            if checkpointer is not None:
-                checkpointer.revoke(tps)
-        finally:
-            ownership.released(tps)
+    def releasing(step: Any) -> Any:
+        def release(tps: list[TP]) -> None:
+            try:
+                if step is not None:
+                    step(tps)
+            finally:
+                ownership.released(tps)
 
-    def lost(tps: list[TP]) -> None:
-        try:
-            if checkpointer is not None:
-                checkpointer.lose(tps)
-        finally:
-            ownership.released(tps)
+        return release
 
-    source.on_rebalance(assigned, revoked, lost)
+    revoke = checkpointer.revoke if checkpointer is not None else None
+    lose = checkpointer.lose if checkpointer is not None else None
+    source.on_rebalance(assigned, releasing(revoke), releasing(lose))

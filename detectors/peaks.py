@@ -25,12 +25,10 @@ class PeakFilter:
     Examples
     --------
     >>> pf = PeakFilter(suppress=2, margin=0.0)
-    >>> out = []
-    >>> for level in (1.0, 3.0, 2.0, 2.5, 1.0, 1.0, 1.5):
-    ...     out.append(pf.beats(level))
-    ...     pf.push(level)
-    >>> out
+    >>> [pf.step(level) for level in (1.0, 3.0, 2.0, 2.5, 1.0, 1.0, 1.5)]
     [True, True, False, False, False, False, True]
+    >>> pf.beats(1.6), pf.beats(1.4)  # asks about the next row without recording it
+    (True, False)
     """
 
     def __init__(self, suppress: int = 200, margin: float = 0.05) -> None:
@@ -49,25 +47,11 @@ class PeakFilter:
                 return level > peak + self.margin
         return True
 
-    def push(self, level: float) -> None:
-        """Record the level of the next row."""
-        peaks = self._peaks
-        oldest = self._row - self.suppress
-        while peaks and peaks[0][0] < oldest:
-            peaks.popleft()
-        while peaks and peaks[-1][1] <= level:
-            peaks.pop()
-        peaks.append((self._row, level))
-        self._row += 1
-
     def step(self, level: float) -> bool:
-        """:meth:`beats` then :meth:`push` of ``level``, in one pass (the hot path).
+        """Record the level of the next row; return whether it was a new peak (:meth:`beats`).
 
-        Examples
-        --------
-        >>> pf = PeakFilter(suppress=2, margin=0.0)
-        >>> [pf.step(level) for level in (1.0, 3.0, 2.0, 2.5, 1.0, 1.0, 1.5)]
-        [True, True, False, False, False, False, True]
+        >>> PeakFilter(suppress=2).step(1.0)  # nothing to beat yet
+        True
         """
         peaks = self._peaks
         oldest = self._row - self.suppress

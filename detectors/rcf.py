@@ -219,24 +219,6 @@ class RandomCutForest(base.AnomalyDetector):
         point = self._vector(x)
         return float(self._forest.score(point)), point
 
-    def score_vector(self, point: list[float]) -> float:
-        """Score of a point given in :attr:`feature_order`, every value a finite float.
-
-        Skips the dict look-ups and imputation of :meth:`score_one` (the scorer's hot path);
-        0.0 before the forest exists.
-
-        Examples
-        --------
-        >>> rcf = RandomCutForest(n_trees=5, sample_size=16, features=("a", "b"), seed=1)
-        >>> for v in range(40):
-        ...     rcf.learn_vector([float(v % 5), 1.0])
-        >>> rcf.score_vector([2.0, 1.0]) == rcf.score_one({"a": 2.0, "b": 1.0})
-        True
-        """
-        if self._forest is None:
-            return 0.0
-        return float(self._forest.score(point))
-
     def learn_vector(self, point: list[float]) -> None:
         """``learn_one`` of a point given in :attr:`feature_order` (known), values finite.
 

@@ -17,7 +17,6 @@ from .models import build_filter, model_id
 __all__ = ["MISSING_POLICIES", "Scorer", "build_scorer", "restore_scorer"]
 
 
-
 class Scorer:
     """Scores records (score, then learn), per key or with one model, and snapshots state.
 
@@ -129,7 +128,7 @@ class Scorer:
         without the feature dict, a second point and the filter's generic layers.
         """
         # Calls are inlined where the callee is one line (each costs about 0.1 us here):
-        # RandomCutForest.score_vector, CalibratedFilter.observe_score once ready, and the
+        # the forest's score, CalibratedFilter.observe_score once ready, and the
         # common case of CalibratedFilter.learns (unflagged, no protected run to end).
         rcf = unit.anomaly_detector
         forest = rcf._forest

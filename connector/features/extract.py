@@ -242,12 +242,9 @@ class _Options:
             self.hashed = None
 
     def match(self, raw: Any) -> bool:
-        try:
-            if self.hashed is not None and raw in self.hashed:
-                return True
-        except TypeError:  # an unhashable value (a dict or list field)
-            pass
-        else:
-            if self.hashed is not None:
-                return str(raw) in self.texts
+        if self.hashed is not None:
+            try:
+                return raw in self.hashed or str(raw) in self.texts
+            except TypeError:  # an unhashable value (a dict or list field)
+                pass
         return any(raw == o for o in self.values) or str(raw) in self.texts
