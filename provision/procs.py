@@ -64,16 +64,30 @@ def port_holder(port: int) -> tuple[int, str] | None:
         return None
     targets = {f"socket:[{inode}]" for inode in inodes}
     for proc_dir in Path("/proc").iterdir():
-        if not proc_dir.name.isdigit():
-            continue
-        try:
-            fds = list((proc_dir / "fd").iterdir())
-            if any(os.readlink(fd) in targets for fd in fds):
-                args = cmdline(int(proc_dir.name)) or []
-                return int(proc_dir.name), " ".join(args)
-        except OSError:
-            continue
+        if proc_dir.name.isdigit() and any(_link(fd) in targets for fd in _fds(proc_dir)):
+            args = cmdline(int(proc_dir.name)) or []
+            return int(proc_dir.name), " ".join(args)
     return None
+
+
+def _fds(proc_dir: Path) -> list[Path]:
+    """The open file descriptors of one process; none when it is gone or not ours to read."""
+    try:
+        return list((proc_dir / "fd").iterdir())
+    except OSError:
+        return []
+
+
+def _link(fd: Path) -> str | None:
+    """What ``fd`` points at, or None when it closed since it was listed.
+
+    A busy server (Kafka answering clients) closes descriptors all the time; one that closes
+    between listing and reading must not hide the rest of that process's descriptors.
+    """
+    try:
+        return os.readlink(fd)
+    except OSError:
+        return None
 
 
 def read_pid(pid_file: Path) -> int | None:

@@ -100,6 +100,21 @@ def test_port_holder_names_the_listening_process():
     assert procs.port_holder(port) is None
 
 
+def test_port_holder_survives_descriptors_closing_while_it_looks(monkeypatch):
+    """A busy server closes descriptors between listing and reading; the rest still count."""
+    listed = procs._fds
+
+    def with_a_closed_one(proc_dir):
+        fds = listed(proc_dir)
+        return [proc_dir / "fd" / "999999", *fds] if proc_dir.name == str(os.getpid()) else fds
+
+    monkeypatch.setattr(procs, "_fds", with_a_closed_one)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        assert procs.port_holder(sock.getsockname()[1])[0] == os.getpid()
+
+
 def test_taken_port_error_names_port_and_holder(monkeypatch, tmp_path):
     from provision import layout, stack, versions
     from provision.errors import ProvisionError
