@@ -157,16 +157,44 @@ def bench_restore(
             "snapshot_mb": len(snap) / 1e6}
 
 
-def _bench_rcf(shapes: list[str], n: int) -> int:
-    """Speed lines only, for candidate forests ``TxS``."""
+def _reference_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop: how fast this machine is right now.
+
+    The build machines are shared virtual CPUs whose speed drifts by up to 2x within an
+    hour; compare figures taken in one run (or scale by this number), not across runs.
+    """
+    start = time.process_time()
+    sum(range(10_000_000))
+    return (time.process_time() - start) * 1e3
+
+
+def _bench_rcf(shapes: list[str], n: int, rounds: int = 1) -> int:
+    """Speed lines only, for candidate forests ``TxS`` (``TxSdD``: time decay ``D``).
+
+    With ``rounds > 1`` the shapes are timed in turn, round after round, and the fastest
+    round of each is printed (the least disturbed by other work on the machine).
+    """
     print(f"detectors bench: {len(FEATURES)} features, calibration {_plain(DEFAULT_CALIBRATION)}")
+    specs = {}
     for shape in shapes:
-        trees, sample = (int(v) for v in shape.lower().split("x"))
-        spec = {"name": "rcf", "n_trees": trees, "sample_size": sample, "seed": 42}
-        s = bench_speed(spec, n)
-        print(f"rcf {shape:9s} score+learn {s['score_learn_us']:7.1f} us/record, process_one "
-              f"{s['process_one_us']:7.1f} us/record ({n} records, load average "
-              f"{os.getloadavg()[0]:.1f})")
+        size, _, decay = shape.lower().partition("d")
+        trees, sample = (int(v) for v in size.split("x"))
+        specs[shape] = {"name": "rcf", "n_trees": trees, "sample_size": sample, "seed": 42}
+        if decay:
+            specs[shape]["time_decay"] = int(decay)
+    runs: dict[str, list[dict[str, float]]] = {shape: [] for shape in shapes}
+    reference = []
+    for _ in range(rounds):
+        reference.append(_reference_ms())
+        for shape, spec in specs.items():
+            runs[shape].append(bench_speed(spec, n))
+    for shape, timed in runs.items():
+        learn = min(t["score_learn_us"] for t in timed)
+        full = min(t["process_one_us"] for t in timed)
+        print(f"rcf {shape:13s} score+learn {learn:7.1f} us/record, process_one {full:7.1f} "
+              f"us/record (best of {rounds}, {n} records)")
+    print(f"reference loop sum(range(10**7)): best {min(reference):.0f} ms, worst "
+          f"{max(reference):.0f} ms; load average {os.getloadavg()[0]:.1f}")
     return 0
 
 
@@ -178,15 +206,19 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print one line per figure."""
     parser = argparse.ArgumentParser(prog="python -m detectors.bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer records and keys")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="with --rcf: time the shapes in turn this many times, print the best")
     parser.add_argument("--keys", type=int, default=10_000, help="keyed models to restore")
-    parser.add_argument("--rcf", nargs="+", default=None, metavar="TxS",
-                        help="only score+learn of rcf forests of T trees x S points (e.g. 30x256)")
+    parser.add_argument("--rcf", nargs="+", default=None, metavar="TxS[dD]",
+                        help="only score+learn of rcf forests of T trees x S points, time decay D "
+                             "(e.g. 30x256, 20x1024d2000)")
     args = parser.parse_args(argv)
     if args.rcf:
-        return _bench_rcf(args.rcf, 3000 if args.quick else 20_000)
+        return _bench_rcf(args.rcf, 3000 if args.quick else 20_000, args.rounds)
     n = 3000 if args.quick else 20_000
     n_keys = 1000 if args.quick else args.keys
-    print(f"detectors bench: {len(FEATURES)} features, seeded Gaussian stream, pid {os.getpid()}")
+    print(f"detectors bench: {len(FEATURES)} features, seeded Gaussian stream, pid {os.getpid()}, "
+          f"reference loop sum(range(10**7)) {_reference_ms():.0f} ms")
     for name, spec in CONFIGS.items():
         # HST (Python trees) and the 100-tree reference are slow: fewer records
         count = n if name.startswith(("DEFAULT_RCF", "DEFAULT_KEYED", "KINESIS")) else max(
