@@ -177,10 +177,15 @@ def _build(raw: dict[str, Any], name: str) -> PipelineConfig:
     if len(set(names)) != len(names):
         raise ConfigError(f"{name}.features", "feature names must be unique")
     window = parse_window(raw["window"], key, f"{name}.window") if raw.get("window") else None
-    # absent blocks get the product defaults, measured in detectors/README.md
-    detector = _plain(raw.get("detector") or detectors.defaults.DEFAULT_RCF)
+    # absent blocks get the product defaults, measured in detectors/README.md; a keyed pool
+    # gets the per-key ones (a model small enough for 10,000 keys in 1 GB)
+    defaults = detectors.defaults
+    keyed = bool(raw.get("keyed"))
+    detector = _plain(raw.get("detector") or (
+        defaults.DEFAULT_KEYED_RCF if keyed else defaults.DEFAULT_RCF))
     _check_detector(detector, f"{name}.detector")
-    calibration = _plain(raw.get("calibration") or detectors.defaults.DEFAULT_CALIBRATION)
+    calibration = _plain(raw.get("calibration") or (
+        defaults.DEFAULT_KEYED_CALIBRATION if keyed else defaults.DEFAULT_CALIBRATION))
     if "threshold" not in calibration and "quantile" not in calibration:
         raise ConfigError(f"{name}.calibration", "needs threshold or quantile")
     if calibration.get("relearn_after") is not None and not calibration.get("protect"):

@@ -38,6 +38,20 @@ def test_gameday_loads_into_frozen_config():
         cfg.source.kafka["bootstrap.servers"] = "x"
 
 
+def test_absent_detector_and_calibration_get_the_product_defaults_single_or_keyed():
+    import detectors
+
+    raw = raw_gameday()
+    del raw["detector"], raw["calibration"]
+    single = parse_pipeline(copy.deepcopy(raw), env={})
+    assert single.detector == dict(detectors.DEFAULT_RCF)
+    assert single.calibration["tail"] == dict(detectors.TAIL_CALIBRATION["tail"])
+    raw["keyed"] = {"max_keys": 100}
+    keyed = parse_pipeline(raw, env={})
+    assert keyed.detector == dict(detectors.DEFAULT_KEYED_RCF)
+    assert keyed.calibration == dict(detectors.DEFAULT_KEYED_CALIBRATION)
+
+
 def test_env_interpolation_and_default():
     cfg = load_pipeline(GAMEDAY, env={"OUTLIER_KAFKA_BOOTSTRAP": "k1:19092"})
     assert cfg.source.kafka["bootstrap.servers"] == "k1:19092"
