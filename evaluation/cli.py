@@ -16,15 +16,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from pathlib import Path
 
 from evaluation.configs import BASELINE, CONFIGS
+from evaluation.corpus import DEFAULT_NAB
 from evaluation.report import PROFILE_ORDER, ConfigReport, build_report
 from evaluation.scenario_run import RUNS
 
 __all__ = ["register", "run"]
 
-_DEFAULT_NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("nab", nargs="?", default=str(_DEFAULT_NAB), help="NAB-layout folder")
+    p.add_argument("nab", nargs="?", default=str(DEFAULT_NAB), help="NAB-layout folder")
     p.add_argument(
         "--configs",
         nargs="+",

@@ -24,12 +24,16 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "DEFAULT_NAB",
     "LabelledSeries",
     "load_corpus",
     "probation_length",
     "published_scores",
     "resolve_windows",
 ]
+
+#: The NAB files shared with this repository (``../shared/data/nab`` beside it).
+DEFAULT_NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
 
 # NAB: the first 15 % of a file's rows (at most 750) are a learning period and never scored.
 PROBATION_FRACTION = 0.15
