@@ -9,15 +9,18 @@ configurations flag ``-log10 p >= 3`` at new peaks (``detectors.TAIL_CALIBRATION
 
 ``default`` is the product default (``detectors.DEFAULT_RCF`` + ``DEFAULT_CALIBRATION``);
 ``winner`` is :data:`detectors.NAB_BEST` (alias :data:`WINNING_DETECTOR`); ``tail-TxS``
-(``-s7``: forest seed 7) are the candidate defaults, rcf T trees x S points, tail calibration.
+(``-s7``: forest seed 7) are the candidates of the first default sweep, rcf T trees x S points,
+tail calibration; the later sweep over shapes with a time decay and eight seeds is
+:mod:`evaluation.sweep`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from detectors.defaults import NAB_BEST, QUANTILE_CALIBRATION, TAIL_CALIBRATION
+from detectors.defaults import DEFAULT_RCF, NAB_BEST, QUANTILE_CALIBRATION, TAIL_CALIBRATION
 from evaluation.postprocess import GaussianTail, ProductTail, TailScore
 from evaluation.scorers import (
     ChangeFeatures,
@@ -154,27 +157,33 @@ _CANDIDATES = tuple(
 )
 
 
-def _idea(members: list[tuple[int, int, list[tuple[str, int]]]], seed: int, smooth: int = 1,
-          history: int | None = None) -> Callable[[], RowScorer]:
+def _idea(members: list[tuple[Mapping[str, Any], list[tuple[str, int]]]], seed: int,
+          smooth: int = 1, history: int | None = None) -> Callable[[], RowScorer]:
     from evaluation.ideas import ForestTail
 
     cal = TAIL_CALIBRATION if history is None else {
         **TAIL_CALIBRATION, "tail": {**TAIL_CALIBRATION["tail"], "history": history}}
-    specs = [({"n_trees": t, "sample_size": s, "seed": seed + 100 * i}, inputs)
-             for i, (t, s, inputs) in enumerate(members)]
+    specs = [({**shape, "seed": seed + 100 * i}, inputs)
+             for i, (shape, inputs) in enumerate(members)]
     return lambda: ForestTail(specs, smooth=smooth, calibration=cal)
 
 
 _VALUE = [("value", 1)]
-#: Ideas measured against ``default`` (evaluation/README.md), each at forest seeds 42, 7, 1, 2
-#: (``-sN``); ``idea-check`` must reproduce ``default`` exactly.
+#: The forest shape of :data:`detectors.DEFAULT_RCF` (``idea-check`` reproduces ``default``).
+_DEFAULT_SHAPE = {k: v for k, v in DEFAULT_RCF.items() if k in ("n_trees", "sample_size",
+                                                                 "time_decay")}
+#: The default before 2026-11-22's sweep (``evaluation.sweep``); the ideas were measured on it.
+_OLD = {"n_trees": 20, "sample_size": 512}
+_HALF = {"n_trees": 10, "sample_size": 512}
+#: Ideas measured against the then default, 20 x 512 (evaluation/README.md), each at forest
+#: seeds 42, 7, 1, 2 (``-sN``); ``idea-check`` must reproduce ``default`` exactly.
 _IDEAS = {
-    "idea-check": ([(20, 512, _VALUE)], {}),
-    "idea-smooth2": ([(20, 512, _VALUE)], {"smooth": 2}),
-    "idea-smooth4": ([(20, 512, _VALUE)], {"smooth": 4}),
-    "idea-hist5000": ([(20, 512, _VALUE)], {"history": 5000}),
-    "idea-scales": ([(10, 512, _VALUE), (10, 512, [("mean", 8)])], {}),
-    "idea-scales-std": ([(10, 512, _VALUE), (10, 512, [("std", 16)])], {}),
+    "idea-check": ([(_DEFAULT_SHAPE, _VALUE)], {}),
+    "idea-smooth2": ([(_OLD, _VALUE)], {"smooth": 2}),
+    "idea-smooth4": ([(_OLD, _VALUE)], {"smooth": 4}),
+    "idea-hist5000": ([(_OLD, _VALUE)], {"history": 5000}),
+    "idea-scales": ([(_HALF, _VALUE), (_HALF, [("mean", 8)])], {}),
+    "idea-scales-std": ([(_HALF, _VALUE), (_HALF, [("std", 16)])], {}),
 }
 _IDEA_CONFIGS = tuple(
     EvalConfig(f"{name}{'' if seed == 42 else f'-s{seed}'}", _idea(members, seed, **kw),

@@ -30,6 +30,8 @@ SMALL_TAIL = {"tail": {"history": 400, "suppress": 30, "margin": 0.05, "min_hist
 #: name -> (detector, calibration, keyed, missing, records)
 CASES = {
     "default": (DEFAULT_RCF, DEFAULT_CALIBRATION, None, "impute", 6000),
+    "rcf-20x512-tail": ({"name": "rcf", "n_trees": 20, "sample_size": 512, "shingle_size": 1,
+                         "seed": 42}, DEFAULT_CALIBRATION, None, "impute", 6000),
     "small-tail-wraps": ({"name": "rcf", "n_trees": 10, "sample_size": 64, "seed": 3},
                          SMALL_TAIL, None, "impute", 3000),
     "keyed-quantile": (DEFAULT_KEYED_RCF, DEFAULT_KEYED_CALIBRATION, DEFAULT_KEYED, "impute",

@@ -7,11 +7,11 @@ from evaluation.ideas import ForestTail, RollingInput
 from evaluation.runner import score_series
 
 
-def _series(n=1600, seed=3):
+def _series(n=2100, seed=3):
     rng = np.random.default_rng(seed)
     values = rng.normal(10.0, 1.0, n)
-    values[1200] += 15.0
-    values[1400:1450] += 4.0
+    values[1700] += 15.0  # after 1000 scores, so rarer than 1 in 1000 is reachable
+    values[1900:1950] += 4.0
     return values
 
 
@@ -27,7 +27,7 @@ def test_smoothing_and_a_second_scale_change_the_levels_but_still_flag_the_spike
     values = _series()
     for config in ("idea-smooth2", "idea-scales"):
         scores, flags, _ = score_series(config, values)
-        assert flags[1200:1210].any() and scores.max() >= 3.0
+        assert flags[1700:1710].any() and scores.max() >= 3.0
 
 
 def test_rolling_inputs():
