@@ -186,10 +186,11 @@ class RandomCutForest(base.AnomalyDetector):
 
     def _learn(self, point: list[float]) -> None:
         self._forest.update(point)
-        self._n += 1
+        n = self._n = self._n + 1
         # the means follow the forest's memory: about the last `time_decay` records
-        inv = 1.0 / min(self._n, max(1.0, self.time_decay or 1000))
-        self._means = [m + (v - m) * inv for m, v in zip(self._means, point, strict=True)]
+        horizon = self.time_decay or 1000
+        inv = 1.0 / (n if n < horizon else max(1.0, horizon))
+        self._means = [m + (v - m) * inv for m, v in zip(self._means, point)]  # same length
 
     def score_one(self, x: dict) -> float:
         """RCF anomaly score of ``x`` (0.0 before the forest is ready)."""
