@@ -1,13 +1,22 @@
-"""Decode one message as a JSON object."""
+"""Decode one message as a JSON object.
+
+Well-formed messages take orjson (a game-day record: 3.4 against 7.3 us with ``json``); every
+other message, and any message orjson might read differently from ``json`` (a run of 19 or
+more digits: orjson turns integers past 64 bits into floats), goes through ``json``, so the
+accepted values and the error texts are ``json``'s (``tests/unit/decode/test_json_fast.py``
+checks both paths agree).
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+import orjson
+
 from connector.errors import RecordRejected
 
-__all__ = ["decode_json", "text_of"]
+__all__ = ["decode_json", "decode_json_text", "text_of"]
 
 
 def text_of(value: bytes | str | None) -> str:
@@ -47,6 +56,29 @@ def decode_json(value: bytes | str | None) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     connector.errors.RecordRejected: bad JSON: expected an object at the top level, got array
+    """
+    if type(value) is bytes and _LONG_RUN not in value.translate(_DIGITS_AS_ZERO):
+        try:
+            obj = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            obj = None  # json below says what is wrong, in its words
+        if type(obj) is dict:
+            return obj
+    return decode_json_text(value)
+
+
+#: A run of 19 digits (every digit mapped to ``0`` first, which is much faster to search than
+#: a regular expression): orjson may not read it as ``json`` does (integers beyond 64 bits
+#: become floats).
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= i <= 0x39 else i for i in range(256))
+_LONG_RUN = b"0" * 19
+
+
+def decode_json_text(value: bytes | str | None) -> dict[str, Any]:
+    """:func:`decode_json` with the standard library only (the reference for the fast path).
+
+    >>> decode_json_text(b'{"n": 123456789012345678901234567890}')
+    {'n': 123456789012345678901234567890}
     """
     text = text_of(value)
     try:
