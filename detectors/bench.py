@@ -40,7 +40,7 @@ from .defaults import (
 )
 from .explain import explain_one
 from .keyed import KeyedModels
-from .models import build_detector, build_filter
+from .models import build_detector, build_filter, rcf_shape
 from .scorer import build_scorer
 
 __all__ = ["main"]
@@ -175,13 +175,7 @@ def _bench_rcf(shapes: list[str], n: int, rounds: int = 1) -> int:
     round of each is printed (the least disturbed by other work on the machine).
     """
     print(f"detectors bench: {len(FEATURES)} features, calibration {_plain(DEFAULT_CALIBRATION)}")
-    specs = {}
-    for shape in shapes:
-        size, _, decay = shape.lower().partition("d")
-        trees, sample = (int(v) for v in size.split("x"))
-        specs[shape] = {"name": "rcf", "n_trees": trees, "sample_size": sample, "seed": 42}
-        if decay:
-            specs[shape]["time_decay"] = int(decay)
+    specs = {shape: rcf_shape(shape) for shape in shapes}
     runs: dict[str, list[dict[str, float]]] = {shape: [] for shape in shapes}
     reference = []
     for _ in range(rounds):

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["MISSING_POLICIES", "vector"]
+__all__ = ["MISSING_POLICIES", "as_float", "vector"]
 
 MISSING_POLICIES = ("impute", "reject")
 
@@ -33,14 +33,22 @@ def vector(
         pass
     out = {}
     for name in names:
-        value = x.get(name)
-        try:
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError, OverflowError):
-            value = math.nan
+        value = as_float(x.get(name))
         if not math.isfinite(value):
             if policy == "reject":
                 return out, f"missing or non-numeric feature {name!r}"
             value = means.get(name, 0.0)
         out[name] = value
     return out, None
+
+
+def as_float(value: Any) -> float:
+    """``value`` as a float; NaN when it is missing or not a number (the caller imputes).
+
+    >>> as_float("2.5"), as_float(None), as_float("n/a")
+    (2.5, nan, nan)
+    """
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan

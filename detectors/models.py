@@ -13,7 +13,7 @@ from .calibration import CalibratedFilter
 from .hst import make_hst
 from .rcf import RandomCutForest
 
-__all__ = ["DETECTORS", "build_detector", "build_filter", "model_id"]
+__all__ = ["DETECTORS", "build_detector", "build_filter", "model_id", "rcf_shape"]
 
 #: Detector names and the params each accepts (besides ``name``).
 DETECTORS: dict[str, tuple[str, ...]] = {
@@ -32,6 +32,21 @@ DETECTORS: dict[str, tuple[str, ...]] = {
 _CALIBRATION_KEYS = (
     "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail"
 )
+
+
+def rcf_shape(shape: str, seed: int = 42) -> dict[str, Any]:
+    """An rcf spec from a shape name: ``TxS`` (T trees x S points, krcf's time decay) or
+    ``TxSdD`` (time decay D records), as the benchmark and the NAB sweep name them.
+
+    >>> rcf_shape("15x1024d3000", seed=7)
+    {'name': 'rcf', 'n_trees': 15, 'sample_size': 1024, 'seed': 7, 'time_decay': 3000}
+    """
+    size, _, decay = shape.lower().partition("d")
+    trees, sample = (int(v) for v in size.split("x"))
+    spec: dict[str, Any] = {"name": "rcf", "n_trees": trees, "sample_size": sample, "seed": seed}
+    if decay:
+        spec["time_decay"] = int(decay)
+    return spec
 
 
 def build_detector(spec: Mapping[str, Any], features: list[str] | None = None) -> base.Estimator:

@@ -23,7 +23,7 @@ from evaluation.events import EventCounts, event_counts
 from evaluation.nab import PROFILES, ProfileResult, ScoredRows
 from evaluation.runner import FileRun
 
-__all__ = ["ConfigReport", "PROFILE_ORDER", "build_report", "transfer"]
+__all__ = ["ConfigReport", "PROFILE_ORDER", "build_report", "pooled", "transfer"]
 
 PROFILE_ORDER = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 
@@ -41,7 +41,8 @@ class ConfigReport:
     transfer: dict[str, dict[str, ProfileResult]] = field(default_factory=dict)
 
 
-def _pool(corpus: Sequence[LabelledSeries], arrays: Sequence[np.ndarray]) -> ScoredRows:
+def pooled(corpus: Sequence[LabelledSeries], arrays: Sequence[np.ndarray]) -> ScoredRows:
+    """One score array per file of ``corpus``, pooled for corpus-level NAB scoring."""
     return ScoredRows((a, s.windows, s.probation) for s, a in zip(corpus, arrays, strict=True))
 
 
@@ -60,8 +61,8 @@ def transfer(
     test = [i for i, s in enumerate(corpus) if s.folder == target]
     if not pick or not test:
         return {}
-    tune = _pool([corpus[i] for i in pick], [scores[i] for i in pick])
-    check = _pool([corpus[i] for i in test], [scores[i] for i in test])
+    tune = pooled([corpus[i] for i in pick], [scores[i] for i in pick])
+    check = pooled([corpus[i] for i in test], [scores[i] for i in test])
     out = {}
     for name in PROFILE_ORDER:
         chosen = tune.best(PROFILES[name]).threshold
@@ -76,7 +77,7 @@ def build_report(
     scores = [r.scores for r in runs]
     flags = [r.flags.astype(np.float64) for r in runs]
     report = ConfigReport(config, sum(r.seconds for r in runs))
-    tuned_rows, default_rows = _pool(corpus, scores), _pool(corpus, flags)
+    tuned_rows, default_rows = pooled(corpus, scores), pooled(corpus, flags)
     for name in PROFILE_ORDER:
         report.tuned[name] = tuned_rows.best(PROFILES[name])
         report.default[name] = default_rows.at_threshold(0.5, PROFILES[name])

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from detectors import TAIL_CALIBRATION, RandomCutForest, ScoreCalibrator
+from detectors.models import rcf_shape
 from evaluation.corpus import DEFAULT_NAB, LabelledSeries, load_corpus
 from evaluation.nab import PROFILES
-from evaluation.report import PROFILE_ORDER, _pool, transfer
+from evaluation.report import PROFILE_ORDER, pooled, transfer
 
 __all__ = ["forest_spec", "raw_scores", "tail_levels", "main"]
 
@@ -41,18 +42,15 @@ _CACHE = Path.home() / ".cache" / "outlier-connector" / "nab-sweep"
 
 
 def forest_spec(shape: str, seed: int) -> dict[str, Any]:
-    """The RandomCutForest parameters of a shape name.
+    """The RandomCutForest parameters of a shape name (:func:`detectors.models.rcf_shape`).
 
     >>> forest_spec("15x1024d3000", 7)
     {'n_trees': 15, 'sample_size': 1024, 'seed': 7, 'time_decay': 3000}
     >>> forest_spec("20x512", 42)
     {'n_trees': 20, 'sample_size': 512, 'seed': 42}
     """
-    size, _, decay = shape.lower().partition("d")
-    trees, sample = (int(v) for v in size.split("x"))
-    spec: dict[str, Any] = {"n_trees": trees, "sample_size": sample, "seed": seed}
-    if decay:
-        spec["time_decay"] = int(decay)
+    spec = rcf_shape(shape, seed)
+    del spec["name"]
     return spec
 
 
@@ -101,7 +99,7 @@ def _cached_raw(job: tuple[Path, str, int, LabelledSeries]) -> Path:
 def _seed_scores(job: tuple[list[Path], list[LabelledSeries], dict]) -> dict[str, list[float]]:
     paths, corpus, calibration = job
     levels = [tail_levels(np.load(p), calibration) for p in paths]
-    rows = _pool(corpus, levels)
+    rows = pooled(corpus, levels)
     out = {"tuned": [rows.best(PROFILES[name]).score for name in PROFILE_ORDER],
            "product": [rows.at_threshold(calibration["threshold"], PROFILES[name]).score
                        for name in PROFILE_ORDER]}

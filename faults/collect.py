@@ -10,7 +10,7 @@ from typing import Any
 
 from faults.inputs import InputRecord
 
-__all__ = ["Producing", "create_index", "create_topics", "read_documents", "read_errors",
+__all__ = ["Producing", "create_index", "create_topics", "read_documents", "read_origins",
            "read_windows", "wait_committed"]
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ def read_windows(client: Any, index: str) -> dict[str, tuple[float | None, float
                          hit["_source"].get("outlier", {}).get("score")) for hit in hits}
 
 
-def read_errors(bootstrap: str, topic: str, timeout: float = 60.0
+def read_origins(bootstrap: str, topic: str, timeout: float = 60.0
                 ) -> list[tuple[int, int, str | None]]:
     """``(source.partition, source.offset, window.id)`` of every record of an output topic
     (the error topic, or the events topic: both carry these headers), repeats kept

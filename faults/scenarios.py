@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from faults.collect import read_documents, read_errors, read_windows
+from faults.collect import read_documents, read_origins, read_windows
 from faults.inputs import CONFLICT_FIELD, InputRecord, gameday_input, tolls_input
 from faults.verify import Verdict, verify, with_events
 from faults.verify_windows import verify_windows, window_counts
@@ -67,7 +67,7 @@ class Scenario:
 def _gameday_verdicts(records: list[InputRecord], expected: dict, out: Outputs
                       ) -> dict[str, Verdict]:
     def positions(topic: str) -> list[tuple[int, int]]:
-        return [(p, o) for p, o, _ in read_errors(out.bootstrap, topic)]
+        return [(p, o) for p, o, _ in read_origins(out.bootstrap, topic)]
 
     ref_docs = read_documents(out.client, out.ref_index)
     ref_scores = {pos: score for pos, (_, score) in ref_docs.items()}
@@ -80,9 +80,9 @@ def _gameday_verdicts(records: list[InputRecord], expected: dict, out: Outputs
 
 def _events(verdicts: dict[str, Verdict], out: Outputs) -> dict[str, Verdict]:
     """Both verdicts with their events topic checked against the reference's events."""
-    ref = read_errors(out.bootstrap, out.ref_events)  # events carry the same source.* headers
+    ref = read_origins(out.bootstrap, out.ref_events)
     return {"reference": with_events(verdicts["reference"], ref, ref),
-            "faulted": with_events(verdicts["faulted"], read_errors(out.bootstrap, out.events),
+            "faulted": with_events(verdicts["faulted"], read_origins(out.bootstrap, out.events),
                                    ref)}
 
 
@@ -90,12 +90,12 @@ def _tolls_verdicts(records: list[InputRecord], expected: dict, out: Outputs
                     ) -> dict[str, Verdict]:
     counts = window_counts(records, "tolls", 10.0)
     ref_docs = read_windows(out.client, out.ref_index)
-    ref_errors = read_errors(out.bootstrap, out.ref_errors)
+    ref_errors = read_origins(out.bootstrap, out.ref_errors)
     return _events({
         "reference": verify_windows(expected, counts, ref_docs, ref_errors, ref_docs,
                                     ref_errors),
         "faulted": verify_windows(expected, counts, read_windows(out.client, out.index),
-                                  read_errors(out.bootstrap, out.errors), ref_docs, ref_errors),
+                                  read_origins(out.bootstrap, out.errors), ref_docs, ref_errors),
     }, out)
 
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from opensearchpy import OpenSearch
 
-from faults.collect import Producing, create_index, create_topics, read_documents, read_errors
+from faults.collect import Producing, create_index, create_topics, read_documents, read_origins
 from faults.inputs import CONFLICT_FIELD, gameday_input
 from faults.processes import ROOT, Worker
 from faults.verify import verify
@@ -72,7 +72,7 @@ def test_three_processes_share_partitions_and_state(
         ref.args += ["--idle-timeout", "10"]
         assert ref.start().wait(300) == 0
         ref_scores = {p: s for p, (_, s) in read_documents(client, ref_index).items()}
-        errors = [(p, o) for p, o, _ in read_errors(kafka_bootstrap, f"{topic}.errors")]
+        errors = [(p, o) for p, o, _ in read_origins(kafka_bootstrap, f"{topic}.errors")]
         run = verify(producing.expected, read_documents(client, index), errors, ref_scores)
         assert (run.lost, run.duplicated, run.missing_errors, run.unexpected_errors) == (
             0, 0, 0, 0), run
