@@ -13,9 +13,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
 
-from connector.config import PipelineConfig, parse_pipeline
+from connector.config import PipelineConfig, parse_pipeline, read_yaml
 from connector.runner import Runner
 from connector.scoring import Scoring, WindowedScoring
 from connector.sinks.fence import Fences
@@ -80,7 +79,7 @@ def patch_raw(
 def load_config(path: str | Path, env: dict[str, str] | None = None, **overrides: Any
                 ) -> PipelineConfig:
     """Load a pipeline YAML, apply :func:`patch_raw` overrides, validate it."""
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     return parse_pipeline(patch_raw(raw, **overrides), env=env, default_name=Path(path).stem)
 
 

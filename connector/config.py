@@ -38,7 +38,7 @@ from connector.features.spec import (
 __all__ = [
     "Aggregate", "Column", "ConfigError", "DecodeSpec", "EventsOutput", "FeatureSpec", "KeySpec",
     "OutputSpec", "PipelineConfig", "SCHEMA_PATH", "Settings", "SourceSpec", "TimestampSpec",
-    "WindowSpec", "load_pipeline", "parse_pipeline",
+    "WindowSpec", "load_pipeline", "parse_pipeline", "read_yaml",
 ]
 # fmt: on
 
@@ -132,12 +132,35 @@ def load_pipeline(
     >>> cfg.name, cfg.source.topics, cfg.output.errors_topic
     ('gameday', ('gameday',), 'gameday.errors')
     """
+    return parse_pipeline(read_yaml(path), env=env, default_name=Path(path).stem)
+
+
+def read_yaml(path: str | os.PathLike[str]) -> Any:
+    """The YAML tree of a file; a syntax error names the file, line and column.
+
+    Examples
+    --------
+    >>> read_yaml("pipelines/gameday.yaml")["name"]
+    'gameday'
+    >>> import pathlib, tempfile
+    >>> bad = pathlib.Path(tempfile.mkdtemp(), "p.yaml")
+    >>> _ = bad.write_text("source: [a,\\n")
+    >>> try:
+    ...     read_yaml(bad)
+    ... except ConfigError as exc:
+    ...     print(exc.path.endswith("p.yaml:2:1"), exc.rule)
+    True not valid YAML: while parsing a flow node, expected the node content, but found '<stream end>'
+    """
     text = Path(path).read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(str(path), f"not valid YAML: {exc}") from exc
-    return parse_pipeline(raw, env=env, default_name=Path(path).stem)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        rule = f"not valid YAML: {context + ', ' if context else ''}{problem}"
+        raise ConfigError(where, rule) from None
 
 
 def parse_pipeline(

@@ -153,6 +153,22 @@ def test_bad_yaml_is_a_config_error(tmp_path):
         load_pipeline(bad)
 
 
+def test_yaml_syntax_errors_name_the_file_and_line(tmp_path, caplog):
+    from connector.app import load_config
+    from connector.cli import main
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nsource:\n  kind: kafka\n  topics: [a, b\noutput: {}\n")
+    for load in (load_pipeline, load_config):  # validate's path and run's path
+        with pytest.raises(ConfigError) as caught:
+            load(bad)
+        assert caught.value.path == f"{bad}:5:7", caught.value
+        assert "<unicode string>" not in str(caught.value)
+    with caplog.at_level("ERROR"):
+        assert main(["run", str(bad), "--max-records", "1"]) == 2
+    assert f"{bad}:5:7" in caplog.text
+
+
 def test_settings_repr_masks_only_secret_keys():
     s = Settings({"security.protocol": "SASL_SSL", "ssl.key.password": "pw"})
     assert repr(s) == "Settings({'security.protocol': 'SASL_SSL', 'ssl.key.password': '***'})"
