@@ -13,7 +13,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-
 from connector.config import PipelineConfig, parse_pipeline, read_yaml
 from connector.runner import Runner
 from connector.scoring import Scoring, WindowedScoring
