@@ -148,7 +148,7 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
     >>> try:
     ...     read_yaml(bad)
     ... except ConfigError as exc:
-    ...     print(exc.path.endswith("p.yaml:2:1"), exc.rule[:42])
+    ...     print(exc.path.endswith("p.yaml:2:1"), exc.rule[:46])
     True not valid YAML: while parsing a flow node
     """
     text = Path(path).read_text(encoding="utf-8")
