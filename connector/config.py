@@ -148,8 +148,8 @@ def read_yaml(path: str | os.PathLike[str]) -> Any:
     >>> try:
     ...     read_yaml(bad)
     ... except ConfigError as exc:
-    ...     print(exc.path.endswith("p.yaml:2:1"), exc.rule[:46])
-    True not valid YAML: while parsing a flow node
+    ...     print(exc.path.endswith("p.yaml:2:1"), exc.rule[:42])
+    True not valid YAML: while parsing a flow node,
     """
     text = Path(path).read_text(encoding="utf-8")
     try:
