@@ -135,7 +135,11 @@ class Runner:
         idle_timeout: float | None = None,
         on_progress: Callable[[RunStats], None] | None = None,
     ) -> RunStats:
-        """Loop until stopped, ``max_records`` processed, input exhausted or idle too long."""
+        """Loop until stopped, ``max_records`` processed, input exhausted or idle too long.
+
+        ``idle_timeout`` counts from the last record or the last partition assignment of a
+        Kafka source, whichever came later (waiting for the group does not count).
+        """
         stats = self.stats
         stats.started = time.monotonic()
         last_record = last_progress = stats.started
@@ -159,6 +163,9 @@ class Runner:
                     if getattr(self.source, "exhausted", False):
                         self._drain()
                         break
+                    # idle counts from the group's assignment, not the wait for the group
+                    assigned_at = getattr(self.source, "assigned_at", last_record)
+                    last_record = now if assigned_at is None else max(last_record, assigned_at)
                     if idle_timeout is not None and now - last_record >= idle_timeout:
                         logger.info("idle for %.1fs: stopping", idle_timeout)
                         break

@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("pipeline", help="pipeline YAML, e.g. pipelines/gameday.yaml")
     p.add_argument("--max-records", type=int, default=None, help="stop after N records")
     p.add_argument("--idle-timeout", type=float, default=None,
-                   help="stop after S seconds without a record")
+                   help="stop after S seconds without a record (counted from the partition "
+                        "assignment: waiting for the group does not count)")
     p.add_argument("--batch-size", type=int, default=2000, help="records per batch")
     p.add_argument("--topic", help="override the source topic (errors go to TOPIC.errors)")
     p.add_argument("--group-id", help="override the consumer group")

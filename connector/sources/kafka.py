@@ -106,7 +106,10 @@ class KafkaSource:
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self._consumer = Consumer(dict(settings))
-        self._consumer.subscribe(self.topics)
+        #: when the group last handed this member its partitions (``None``: not yet); an
+        #: idle timeout counts from here, not from the start of the wait for the group
+        self.assigned_at: float | None = None
+        self._consumer.subscribe(self.topics, on_assign=self._note_assignment)
         self._paused: list[TopicPartition] = []
         self._warned: dict[int, float] = {}
         # offsets whose commit failed (a broker restart): committed again when idle, so the
@@ -244,6 +247,7 @@ class KafkaSource:
                         # were flushed before it was stored): commit that, once idle
                         self._uncommitted[tp] = start
             consumer.assign(partitions)
+            self._note_assignment(consumer, partitions)
 
         def on_revoke(consumer: Consumer, partitions: list[TopicPartition]) -> None:
             self._forget(partitions)
@@ -256,6 +260,9 @@ class KafkaSource:
         self._consumer.subscribe(
             self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
         )
+
+    def _note_assignment(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        self.assigned_at = time.monotonic()
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
         # a released partition's failed commit is its next owner's business now
