@@ -16,7 +16,17 @@ baselines of ``key_ratio`` and ``key_surprise``). The per-key aggregate ops read
   same news as 10 dropping to 9). Its baseline is taken from the key's second window (the
   first is usually partial: the key appeared mid-window) and moves by at most
   :data:`SURPRISE_STEP` standard deviations a window, so a three-minute outage or burst does
-  not become the key's usual while it lasts.
+  not become the key's usual while it lasts;
+- ``key_deviation``: ``key_surprise`` divided by the key's own spread of it (the root of an
+  EWMA of its squares, at least 1): counts that arrive in bunches (traffic lights, batch jobs)
+  vary more than a Poisson count, and a busy key would otherwise flag for ordinary bunching.
+  Its baseline and spread do not move on a silent window (one a ``missing:`` policy filled),
+  so a long silence never becomes the key's usual and its return is not a surge;
+- ``key_evidence``: evidence accumulated over consecutive windows: an EWMA (weight
+  :data:`EVIDENCE_ALPHA`) of an earlier aggregate (usually a ``key_deviation``), divided by
+  its standard deviation for independent standard normal inputs, so it is about standard
+  normal too while the key is as usual, and a key that stays silent or halved keeps building
+  it (-1.7, -3.0, -3.8 ... for a repeated -2.45) instead of being judged window by window.
 
 A baseline moves on at a window's first emission only; a late update of the window is
 compared with the baseline the window was first compared with.
@@ -29,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "EVIDENCE_ALPHA",
     "KEY_OPS",
     "MAX_AGE",
     "NEW_WINDOWS",
@@ -39,11 +50,13 @@ __all__ = [
     "surprise",
 ]
 
-KEY_OPS = ("key_age", "key_novelty", "key_ratio", "key_surprise")
+KEY_OPS = ("key_age", "key_novelty", "key_ratio", "key_surprise", "key_deviation", "key_evidence")
 MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
 NEW_WINDOWS = 10  # key_novelty: a new key fades to established over this many windows
 USUAL_ALPHA = 0.1  # weight of the newest window in the key's usual value
 SURPRISE_STEP = 3.0  # key_surprise: the usual moves by at most this many sqrt(usual + 1)
+EVIDENCE_ALPHA = 0.3  # key_evidence: weight of the newest window (about 3 windows of memory)
+SPREAD_CLIP = 3.0  # key_deviation: a window moves the spread as if at most this far out
 _FLOOR = 0.5  # a usual count of 0 is read as 0.5: a count never seen is not impossible
 
 
@@ -57,15 +70,19 @@ class KeyState:
     windows: int = 0  # windows emitted so far
     usual: dict[str, float] = field(default_factory=dict)
     talked: int = 0  # windows emitted so far that held records
+    previous: dict[str, float] = field(default_factory=dict)  # last window with records
 
     def to_list(self) -> list[Any]:
-        return [self.first, self.last, self.fields, self.windows, self.usual, self.talked]
+        return [self.first, self.last, self.fields, self.windows, self.usual, self.talked,
+                self.previous]
 
     @classmethod
     def from_list(cls, raw: list[Any]) -> KeyState:
-        """From :meth:`to_list` (snapshots before ``talked`` lack it: windows are taken)."""
+        """From :meth:`to_list` (snapshots before ``talked`` lack it: windows are taken;
+        before ``previous``, it is empty)."""
         first, last, fields, windows, usual, *rest = raw
-        return cls(first, last, fields, windows, usual, rest[0] if rest else windows)
+        talked = rest[0] if rest else windows
+        return cls(first, last, fields, windows, usual, talked, rest[1] if len(rest) > 1 else {})
 
 
 def surprise(value: float, usual: float) -> float:
@@ -90,12 +107,13 @@ def surprise(value: float, usual: float) -> float:
 
 def key_value(
     op: str, name: str, value: float, frozen: dict[str, float], state: KeyState | None,
-    age: int, first_emission: bool, novel: bool,
+    age: int, first_emission: bool, novel: bool, silent: bool = False,
 ) -> float:
     """The value of key op ``op`` for a window (``value``: the aggregate it compares).
 
     ``frozen`` holds the baselines the window is compared with (taken at its first
-    emission); ``state.usual`` moves on when ``first_emission``.
+    emission); ``state.usual`` moves on when ``first_emission`` (``key_deviation``'s not
+    when ``silent``: the window was filled for a key without records).
 
     Examples
     --------
@@ -113,6 +131,10 @@ def key_value(
     if op == "key_novelty":
         return max(0.0, 1.0 - age / NEW_WINDOWS) if novel else 0.0
     live = state.usual if state is not None else {}
+    if op == "key_deviation":
+        return _deviation(name, value, frozen, live, age, first_emission and not silent)
+    if op == "key_evidence":
+        return _evidence(name, value, frozen, live, first_emission)
     if op == "key_ratio":
         # log((value + 1) / (usual + 1)): 0 when as usual, < 0 for a drop, > 0 for a surge
         usual = frozen.get(name, value)
@@ -129,3 +151,53 @@ def key_value(
         limit = SURPRISE_STEP * math.sqrt(usual + 1.0)
         live[slot] = usual + USUAL_ALPHA * max(-limit, min(limit, value - usual))
     return surprise(value, usual)
+
+
+def _deviation(
+    name: str, value: float, frozen: dict[str, float], live: dict[str, float], age: int,
+    moves: bool,
+) -> float:
+    """``key_deviation``: the Poisson surprise against the usual, in the key's own spread.
+
+    Examples
+    --------
+    >>> live: dict[str, float] = {}
+    >>> [round(_deviation("n", v, dict(live), live, age, True), 2)
+    ...  for age, v in enumerate([4.0, 50.0, 50.0, 70.0, 30.0])]
+    [0.0, 0.0, 0.0, 2.67, -2.69]
+    >>> round(live["spread:n"], 2)  # the mean square of the surprise, moved by 2.67 and -3.3
+    2.47
+    """
+    slot, spread_slot = f"dev:{name}", f"spread:{name}"
+    usual = frozen.get(slot)
+    if usual is None or age <= 1:  # no baseline yet, or the first window was partial
+        if moves:
+            live[slot] = value
+        return 0.0
+    raw = surprise(value, usual)
+    spread = math.sqrt(max(1.0, frozen.get(spread_slot, 1.0)))
+    if moves:
+        limit = SURPRISE_STEP * math.sqrt(usual + 1.0)
+        live[slot] = usual + USUAL_ALPHA * max(-limit, min(limit, value - usual))
+        square = min(raw * raw, SPREAD_CLIP * SPREAD_CLIP * max(1.0, frozen.get(spread_slot, 1.0)))
+        old = frozen.get(spread_slot, 1.0)
+        live[spread_slot] = old + USUAL_ALPHA * (square - old)
+    return raw / spread
+
+
+def _evidence(
+    name: str, value: float, frozen: dict[str, float], live: dict[str, float], moves: bool
+) -> float:
+    """``key_evidence``: a standardised EWMA of ``value`` over the key's windows.
+
+    Examples
+    --------
+    >>> live: dict[str, float] = {}
+    >>> [round(_evidence("z", v, dict(live), live, True), 2) for v in (-2.45,) * 4 + (0.0,)]
+    [-1.75, -2.97, -3.83, -4.43, -3.1]
+    """
+    slot = f"ev:{name}"
+    level = (1.0 - EVIDENCE_ALPHA) * frozen.get(slot, 0.0) + EVIDENCE_ALPHA * value
+    if moves:
+        live[slot] = level
+    return level / math.sqrt(EVIDENCE_ALPHA / (2.0 - EVIDENCE_ALPHA))

@@ -88,6 +88,8 @@ class WindowSpec:
     empty_ttl: int = 10
     empty_after: int = 1  # windows with records a key needs before it gets empty windows
     features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
+    fill: str = "zero"  # missing: what a silent key's window holds (zero, previous, value)
+    fill_value: float = 0.0  # missing: the value of fill: value
 
 
 def parse_duration(value: Any, path: str) -> float:
@@ -141,7 +143,7 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
-        compares = a["op"] in ("key_ratio", "key_surprise")
+        compares = a["op"] in ("key_ratio", "key_surprise", "key_deviation", "key_evidence")
         if compares and a.get("field") not in [x.name for x in aggs]:
             raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")
         if a["op"] not in ("count", "key_age", "key_novelty") and not a.get("field"):
@@ -158,6 +160,7 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
             raise ConfigError(
                 f"{path}.features[{i}]", f"must name an aggregate ({', '.join(known)})"
             )
+    missing = _missing(raw, step, path)
     return WindowSpec(
         kind=raw["kind"],
         size=size,
@@ -166,8 +169,57 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         late_policy=raw.get("late_policy", "drop"),
         aggregates=tuple(aggs),
         key=key,
-        emit_empty=bool(raw.get("emit_empty", False)),
-        empty_ttl=int(raw.get("empty_ttl", 10)),
-        empty_after=int(raw.get("empty_after", 1)),
         features=tuple(raw.get("features", ())),
+        **missing,
     )
+
+
+FILLS = ("zero", "previous", "value")
+
+
+def _missing(raw: dict[str, Any], step: float, path: str) -> dict[str, Any]:
+    """The silent-key policy: ``missing: {fill, value, after, stop_after}``, or the older
+    ``emit_empty`` / ``empty_after`` / ``empty_ttl`` (kept as aliases: same behaviour).
+
+    ``fill``: what a window of a key seen recently holds when it has no records: ``zero``
+    (every aggregate of an empty window), ``previous`` (the aggregates of the key's last
+    window with records) or ``value`` (``value`` for every record aggregate); ``after``:
+    windows with records a key needs first; ``stop_after``: the silence (a duration) after
+    which the key is forgotten.
+
+    >>> _missing({"missing": {"fill": "previous", "stop_after": "2h"}}, 10.0, "w")["empty_ttl"]
+    720
+    >>> _missing({"emit_empty": True, "empty_ttl": 30}, 10.0, "w")["empty_ttl"]
+    30
+    """
+    block = raw.get("missing")
+    if block is None:
+        return {
+            "emit_empty": bool(raw.get("emit_empty", False)),
+            "empty_ttl": int(raw.get("empty_ttl", 10)),
+            "empty_after": int(raw.get("empty_after", 1)),
+        }
+    old = [k for k in ("emit_empty", "empty_ttl", "empty_after") if k in raw]
+    if old:
+        raise ConfigError(f"{path}.{old[0]}", "give either missing: or the older emit_empty "
+                          "options, not both")
+    fill = block.get("fill", "zero")
+    if fill not in FILLS:
+        raise ConfigError(f"{path}.missing.fill", f"must be one of {', '.join(FILLS)}")
+    if fill == "value" and block.get("value") is None:
+        raise ConfigError(f"{path}.missing.value", "is required with fill: value")
+    if fill != "value" and block.get("value") is not None:
+        raise ConfigError(f"{path}.missing.value", "only with fill: value")
+    stop = parse_duration(block.get("stop_after", "10m"), f"{path}.missing.stop_after")
+    if stop < step:
+        raise ConfigError(f"{path}.missing.stop_after", "must be at least one window step")
+    after = int(block.get("after", 1))
+    if after < 1:
+        raise ConfigError(f"{path}.missing.after", "must be ≥ 1")
+    return {
+        "emit_empty": True,
+        "empty_ttl": round(stop / step),
+        "empty_after": after,
+        "fill": fill,
+        "fill_value": float(block.get("value") or 0.0),
+    }

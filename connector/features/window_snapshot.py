@@ -3,9 +3,10 @@
 JSON, version 1: the window spec, the feature order, the watermark, the empty-window and
 novelty clocks, the highest offset folded in per partition, every key's
 :class:`~connector.features.keys.KeyState` as a list, and every kept window (key, start,
-fields, accumulator states, positions, revision, age, baselines). Snapshots written before
-a field was added still load: ``origin`` defaults to the first start of the known keys, and
-a key's ``talked`` to its window count.
+fields, accumulator states, positions, revision, age, baselines, whether it was made for a
+silent key). Snapshots written before a field was added still load: ``origin`` defaults to
+the first start of the known keys, a key's ``talked`` to its window count, a window's
+``empty`` to false.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def dump(agg: Any) -> bytes:
                 w.emitted,
                 w.age,
                 w.usual,
+                w.empty,
             ]
             for w in agg._open.values()
         ],
@@ -64,10 +66,11 @@ def load(cls: type, open_window: type, blob: bytes | str, spec: WindowSpec | Non
     agg._keys = {k: KeyState.from_list(rest) for k, *rest in data["keys"]}
     firsts = [k.first for k in agg._keys.values()]
     agg._origin = data.get("origin", min(firsts) if firsts else None)
-    for key, start, fields, states, positions, emitted, age, usual in data["open"]:
+    for key, start, fields, states, positions, emitted, age, usual, *rest in data["open"]:
         accs = [make_accumulator(a.op, s) for a, s in zip(spec.aggregates, states, strict=True)]
         agg._open[(key, start)] = open_window(
-            key, start, fields, accs, [tuple(p) for p in positions], emitted, age, usual
+            key, start, fields, accs, [tuple(p) for p in positions], emitted, age, usual,
+            bool(rest and rest[0]),
         )
     return agg
 

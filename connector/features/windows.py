@@ -11,10 +11,15 @@ or a later time given to :meth:`WindowAggregator.advance`):
 4. after that it is forgotten; a record later still is dropped (counted in ``dropped``) or, with
    ``late_policy: reject``, raises :class:`~connector.errors.RecordRejected`.
 
-With ``emit_empty`` a key that has had ``empty_after`` windows with records gets zero-count
-windows while it is silent (for ``empty_ttl`` windows), so "a pair stops talking" is a document,
-not an absence. What is kept per key, and the per-key aggregates (``key_age``, ``key_novelty``,
-``key_ratio``, ``key_surprise``), live in :mod:`connector.features.keys`.
+With a ``missing:`` policy (or the older ``emit_empty``), a key that has had ``empty_after``
+windows with records gets a window while it is silent (for ``empty_ttl`` windows), filled with
+zero, its previous window's aggregates or a fixed value (``spec.fill``), so "a station stops
+reporting" is a document, not an absence; its document says ``silent: true`` and ``silent_s``
+(seconds since its last window with records ended). When event time stops for every key (the
+end of a file: the drain's :meth:`WindowAggregator.advance` to infinity) no silent window is
+made, so the end of the input is never an outage. What is kept per key, and the per-key
+aggregates (``key_age``, ``key_novelty``, ``key_ratio``, ``key_surprise``, ``key_deviation``,
+``key_evidence``), live in :mod:`connector.features.keys`.
 
 Replays are idempotent: the highest offset folded in per partition is remembered (and kept in
 the snapshot) and records at or below it are skipped. :meth:`WindowAggregator.open_positions`
@@ -155,7 +160,7 @@ class WindowAggregator:
             for w in sorted(self._open.values(), key=lambda w: w.start)
             if w.emitted < 0 and w.start + self.spec.size <= wm
         ]
-        if self.spec.emit_empty:
+        if self.spec.emit_empty and wm != math.inf:  # a drain (end of input) is no outage
             out += self._empties(wm)
         horizon = wm - self.spec.size - self.spec.allowed_lateness
         for k in [k for k, w in self._open.items() if w.start <= horizon and w.emitted >= 0]:
@@ -239,6 +244,7 @@ class WindowAggregator:
         first_emission = win.emitted < 0
         win.emitted += 1
         seen = self._keys.get(win.key)
+        filled = win.empty and not any(acc.n or acc.distinct for acc in win.accs)
         if first_emission and seen is not None:  # age in emission (event-time) order
             win.age, win.usual = seen.windows, dict(seen.usual)
             seen.windows += 1
@@ -251,9 +257,12 @@ class WindowAggregator:
             if a.op in KEY_OPS:
                 compared = values.get(a.field or "", 0.0)
                 values[a.name] = key_value(a.op, a.field or "", compared, win.usual or {},
-                                           seen, win.age, first_emission, novel)
+                                           seen, win.age, first_emission, novel, filled)
             else:
-                values[a.name] = acc.value
+                values[a.name] = self._fill(a.name, seen) if filled else acc.value
+        if first_emission and seen is not None and not filled:
+            seen.previous = {a.name: values[a.name] for a in self.spec.aggregates
+                             if a.op not in KEY_OPS}
         start = datetime.fromtimestamp(win.start, tz=UTC)
         end = datetime.fromtimestamp(win.start + self.spec.size, tz=UTC)
         document = {
@@ -261,8 +270,21 @@ class WindowAggregator:
             "window": {"start": _iso(start), "end": _iso(end), "size_s": self.spec.size},
             **values,
         }
+        if self.spec.emit_empty:  # a key that stays silent stays visible, and says so
+            document["silent"] = filled
+            if filled and seen is not None:
+                document["silent_s"] = win.start - seen.last
         features = {n: _model_input(values[n], self._ops[n]) for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
+
+
+    def _fill(self, name: str, seen: KeyState | None) -> float:
+        """A silent key's value of record aggregate ``name`` under the ``missing:`` policy."""
+        if self.spec.fill == "value":
+            return self.spec.fill_value
+        if self.spec.fill == "previous" and seen is not None:
+            return seen.previous.get(name, 0.0)
+        return 0.0
 
 
 def _model_input(value: float, agg: Aggregate) -> float:

@@ -169,17 +169,15 @@ def test_unknown_feature_name_is_an_error():
         WindowAggregator(spec(), features=["nope"])
 
 
-def test_final_drain_with_empty_windows_terminates():
+def test_the_end_of_the_input_is_never_an_outage():
+    # issue 18 behaviour 4: at a drain (event time stops for everyone) only the open windows
+    # are emitted; before, every key got empty_ttl zero windows, flagged as drops
     agg = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=2))
     feed(agg, [(0, rec(1, "A")), (1, rec(25, "A"))])
     drained = agg.advance(float("inf"))
-    assert [(int(w.start.timestamp() - T0), w.features["count"]) for w in drained] == [
-        (20, 1.0),
-        (30, 0.0),
-        (40, 0.0),
-    ]
-    assert agg.open_positions() == {}
-    # a key arriving after everything was forgotten starts a fresh empty-window grid
+    assert [(int(w.start.timestamp() - T0), w.features["count"]) for w in drained] == [(20, 1.0)]
+    assert agg.advance(float("inf")) == [] and agg.open_positions() == {}
+    # a key arriving after everything was forgotten starts a fresh silent-window grid
     later = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=1))
     feed(later, [(0, rec(1, "A"))])
     later.advance(T0 + 1000)
@@ -189,6 +187,62 @@ def test_final_drain_with_empty_windows_terminates():
         ("B", 5010, 1.0),
         ("B", 5020, 0.0),
     ]  # nothing for the silent gap
+
+
+def test_a_silent_key_stays_visible_and_says_so_until_it_returns():
+    agg = WindowAggregator(spec(lateness=0.0, emit_empty=True, empty_ttl=100))
+    docs = {}
+    for i, t in enumerate(range(0, 200, 5)):  # B every 5 s; A at 0-30 s and 120-150 s only
+        recs = [rec(t, "B")] + ([rec(t + 1, "A")] if t < 30 or 120 <= t < 150 else [])
+        for j, r in enumerate(recs):
+            for w in agg.add(r, ("t", 0, 2 * i + j)):
+                docs[(w.key, int(w.start.timestamp() - T0))] = w.document
+    a = [(s, d["count"], d["silent"], d.get("silent_s")) for (k, s), d in sorted(docs.items())
+         if k == "A"]
+    assert a[:3] == [(0, 2.0, False, None), (10, 2.0, False, None), (20, 2.0, False, None)]
+    assert a[3:9] == [(s, 0.0, True, s - 20.0) for s in range(30, 120, 10)][:6]
+    assert [x[2] for x in a[3:12]] == [True] * 9 and a[12] == (120, 2.0, False, None)
+    assert all(d["silent"] is False for (k, _), d in docs.items() if k == "B")
+
+
+@pytest.mark.parametrize(("fill", "value", "expected"), [
+    ("zero", None, [3.0, 0.0, 0.0]), ("previous", None, [3.0, 3.0, 3.0]),
+    ("value", 7.0, [3.0, 7.0, 7.0]),
+])
+def test_missing_policy_fills_a_silent_keys_windows(fill, value, expected):
+    from connector.features.spec import parse_window
+
+    raw = {"kind": "tumbling", "size": "10s", "aggregates": [{"name": "count", "op": "count"}],
+           "missing": {"fill": fill, "stop_after": "1m", **({"value": value} if value else {})}}
+    ws = parse_window(raw, KeySpec(("toll",)), "window")
+    assert (ws.emit_empty, ws.empty_ttl, ws.fill) == (True, 6, fill)
+    agg = WindowAggregator(ws)
+    items = [(i, rec(t, k)) for i, (t, k) in enumerate(
+        [(1, "A"), (2, "A"), (3, "A"), (5, "B"), (15, "B"), (25, "B"), (35, "B")])]
+    got = [w.features["count"] for w in feed(agg, items) if w.key == "A"]
+    assert got == expected
+
+
+def test_missing_policy_is_checked_at_the_edge():
+    from connector.errors import ConfigError
+    from connector.features.spec import parse_window
+
+    def parse(**window):
+        raw = {"kind": "tumbling", "size": "10s",
+               "aggregates": [{"name": "count", "op": "count"}], **window}
+        return parse_window(raw, KeySpec(("toll",)), "tolls.window")
+
+    with pytest.raises(ConfigError, match=r"tolls\.window\.missing\.fill: must be one of"):
+        parse(missing={"fill": "mean"})
+    with pytest.raises(ConfigError, match=r"missing\.value: is required with fill: value"):
+        parse(missing={"fill": "value"})
+    with pytest.raises(ConfigError, match=r"tolls\.window\.emit_empty: give either missing"):
+        parse(missing={}, emit_empty=True)
+    with pytest.raises(ConfigError, match=r"missing\.stop_after: must be at least one"):
+        parse(missing={"stop_after": "5s"})
+    alias = parse(emit_empty=True, empty_ttl=30, empty_after=10)  # flowlogs' options still work
+    assert (alias.emit_empty, alias.empty_ttl, alias.empty_after, alias.fill) == (
+        True, 30, 10, "zero")
 
 
 def test_key_ratio_compares_a_window_with_the_keys_usual_value():
@@ -286,3 +340,26 @@ def test_a_snapshot_from_before_novelty_and_empty_after_still_restores():
     old = WindowAggregator.restore(json.dumps(blob))
     assert old._origin == T0 and old._keys["A"].talked == old._keys["A"].windows == 1
     assert [w.features for w in old.advance(T0 + 30)] == [{"count": 1.0}, {"count": 0.0}]
+
+
+def test_snapshot_restore_is_exact_with_evidence_and_a_missing_policy():
+    aggs = (
+        Aggregate("count", "count"),
+        Aggregate("dev", "key_deviation", "count"),
+        Aggregate("evidence", "key_evidence", "dev"),
+    )
+    ws = spec(lateness=5.0, aggs=aggs, emit_empty=True, empty_ttl=20, fill="previous")
+    items = [(i, rec(t * 0.7, "A" if (t % 3 or 400 < t < 600) else "B"))
+             for i, t in enumerate(range(1500))]
+
+    def docs(windows):
+        return [(w.key, w.start, w.revision, w.document) for w in windows]
+
+    whole = WindowAggregator(ws)
+    expected = docs(feed(whole, items))
+    first = WindowAggregator(ws)
+    got = docs(feed(first, items[:700]))
+    resumed = WindowAggregator.restore(first.snapshot())
+    got += docs(feed(resumed, items[650:]))  # a replay of what was folded in is skipped
+    assert got == expected
+    assert any(d["silent"] for *_, d in expected) and resumed.snapshot() == whole.snapshot()
