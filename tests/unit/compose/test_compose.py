@@ -85,7 +85,7 @@ def test_every_service_command_parses_with_the_real_cli(raw, scenario):
     parser = build_parser()
     commands = 0
     for name, service in compose["services"].items():
-        if "build" not in service:
+        if "build" not in service and service.get("image") != "outlier-connector:local":
             continue
         command = service["command"]
         argv = shlex.split(command) if isinstance(command, str) else command
@@ -95,11 +95,12 @@ def test_every_service_command_parses_with_the_real_cli(raw, scenario):
         pipeline = getattr(args, "pipeline", None)
         if pipeline:
             assert (ROOT / pipeline).is_file(), f"{name}: {pipeline} missing"
-    assert commands == 3, "setup, connector and generator are built from the Dockerfile"
+    assert commands == 3, "setup, connector and generator run the image built from the Dockerfile"
 
 
 def test_image_tags_equal_provision_versions(compose):
-    images = {n: s["image"] for n, s in compose["services"].items() if "build" not in s}
+    images = {n: s["image"] for n, s in compose["services"].items()
+              if "build" not in s and s["image"] != "outlier-connector:local"}
     assert images == {
         "kafka": f"apache/kafka:{versions.KAFKA_VERSION}",
         "opensearch": f"opensearchproject/opensearch:{versions.OPENSEARCH_VERSION}",
@@ -130,3 +131,56 @@ def test_dockerfile_installs_the_package_and_keeps_the_assets():
     for needed in ("opensearch", "dashboards", "pipelines", "connector", "pyproject.toml"):
         assert needed not in ignored and (ROOT / needed).exists(), needed
     assert {".git", ".venv"} <= ignored
+
+
+def _image_of(service: dict) -> str | None:
+    return service.get("image")
+
+
+def test_no_two_services_build_the_same_image_tag(compose):
+    """Compose builds services in parallel; two builds exporting one tag fail ("already exists")."""
+    built: dict[str, list[str]] = {}
+    for name, service in compose["services"].items():
+        if service.get("build"):
+            tag = _image_of(service) or f"{compose.get('name', 'compose')}-{name}"
+            built.setdefault(tag, []).append(name)
+    twice = {tag: names for tag, names in built.items() if len(names) > 1}
+    assert not twice, f"services building one tag: {twice}"
+    assert built.get("outlier-connector:local") == ["setup"], built
+    users = [n for n, s in compose["services"].items()
+             if _image_of(s) == "outlier-connector:local" and not s.get("build")]
+    assert sorted(users) == ["connector", "generator"], users
+    for name in users:  # never pulled from a registry: the tag exists only locally
+        assert compose["services"][name].get("pull_policy") == "never", name
+
+
+def test_the_duplicate_tag_check_sees_a_second_build():
+    broken = {"services": {"a": {"build": {"context": ".."}, "image": "x:1"},
+                           "b": {"build": {"context": ".."}, "image": "x:1"}}}
+    with pytest.raises(AssertionError, match="services building one tag"):
+        test_no_two_services_build_the_same_image_tag(broken)
+
+
+def test_dockerfile_runs_as_a_non_root_user_after_the_install():
+    lines = [ln.strip() for ln in (ROOT / "Dockerfile").read_text().splitlines()]
+    users = [i for i, ln in enumerate(lines) if ln.startswith("USER ")]
+    assert users, "the image must set a USER"
+    user = lines[users[-1]].split()[1]
+    assert user not in ("root", "0", "0:0"), user
+    install = max(i for i, ln in enumerate(lines) if ln.startswith("RUN pip install"))
+    assert users[-1] > install, "USER must come after the root-owned install"
+    assert any(ln.startswith("RUN useradd") and user in ln for ln in lines[:users[-1]])
+
+
+def test_dockerfile_healthcheck_runs_a_real_cli_command():
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    match = re.search(r"^HEALTHCHECK .*CMD (\[.*\])\s*$", text, re.M)
+    assert match, "HEALTHCHECK with an exec-form CMD"
+    import json
+
+    argv = json.loads(match[1])
+    assert argv[0] == "outlier-connector"
+    args = build_parser().parse_args(argv[1:])
+    assert args.pipelines, argv
+    for path in args.pipelines:
+        assert (ROOT / path).is_file(), path
