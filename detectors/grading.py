@@ -16,11 +16,50 @@ from typing import Any
 
 from .peaks import PeakFilter
 
-__all__ = ["ScoreCalibrator", "TAIL_DEFAULTS"]
+__all__ = ["ScoreCalibrator", "TAIL_DEFAULTS", "exp_tail_level"]
 
 #: Tail-mode settings: score history length, rows a new peak must beat, by how much (log10
-#: units), and scores needed before grading (see :class:`ScoreCalibrator`).
-TAIL_DEFAULTS = {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50}
+#: units), scores needed before grading, and the tail beyond the history's top scores
+#: (``fit``: ``"none"``, empirical only; ``"exp"``, peaks over threshold with an exponential
+#: tail fitted to the scores above the history's ``fit_quantile``, at least ``fit_min`` of
+#: them; see :func:`exp_tail_level`).
+TAIL_DEFAULTS = {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50,
+                 "fit": "none", "fit_quantile": 0.9, "fit_min": 5}
+_FITS = ("none", "exp")
+
+
+def exp_tail_level(ordered: Any, n: int, pos: int, score: float, quantile: float,
+                   fit_min: int) -> float:
+    """``-log10 p`` of ``score`` with an exponential tail fitted above a high quantile.
+
+    Peaks over threshold (Siffer et al., "Anomaly detection in streams with extreme value
+    theory", KDD 2017, with the exponential member of the generalised Pareto family): the
+    ``k = max(fit_min, ceil((1 - quantile) n))`` highest of the ``n`` sorted scores define
+    the threshold ``t`` (the lowest of them) and the mean excess ``beta`` over it; a score
+    above ``t`` has ``p = k / (n + 1) * exp(-(score - t) / beta)``, which goes below
+    ``1 / (n + 1)``, so a short history can still call a score rarer than 1 in 1000. The
+    result is never under the empirical level ``-log10((n - pos + 1) / (n + 1))`` (``pos``:
+    the score's ``bisect_left`` in ``ordered``).
+
+    Examples
+    --------
+    >>> scores = [1.0 + i / 100 for i in range(100)]  # 1.00 .. 1.99
+    >>> round(exp_tail_level(scores, 100, 100, 2.0, 0.9, 5), 2)  # the empirical cap: 2.0
+    2.0
+    >>> round(exp_tail_level(scores, 100, 100, 4.0, 0.9, 5), 2)  # far beyond: extrapolated
+    21.27
+    """
+    empirical = -math.log10((n - pos + 1) / (n + 1))
+    k = max(fit_min, math.ceil((1.0 - quantile) * n))
+    if k >= n:
+        return empirical
+    t = ordered[n - k]
+    if score <= t:
+        return empirical
+    beta = sum(ordered[n - k:]) / k - t
+    if beta <= 0.0:  # every top score equal: anything above them is beyond all history
+        return max(empirical, 12.0)
+    return max(empirical, math.log10((n + 1) / k) + (score - t) / (beta * math.log(10.0)))
 
 
 class ScoreCalibrator:
@@ -101,12 +140,19 @@ class ScoreCalibrator:
                                  "warmup or window given (use tail.min_history, tail.history)")
             threshold = 3.0 if threshold is None else threshold
             warmup, window = self.tail["min_history"], self.tail["history"]
+            if self.tail["fit"] not in _FITS or not 0.0 < self.tail["fit_quantile"] < 1.0 \
+                    or self.tail["fit_min"] < 1:
+                raise ValueError(f"tail calibration: fit must be one of {_FITS}, fit_quantile "
+                                 f"in (0, 1) and fit_min >= 1, got {self.tail['fit']!r}, "
+                                 f"{self.tail['fit_quantile']}, {self.tail['fit_min']}")
+            self._fit = self.tail["fit"] == "exp"
             self._peaks: PeakFilter | None = PeakFilter(self.tail["suppress"],
                                                         self.tail["margin"])
         else:
             warmup = 50 if warmup is None else warmup
             window = 1000 if window is None else window
             self._peaks = None
+            self._fit = False
             if threshold is None and quantile is None:
                 quantile = 0.99
         if quantile is not None and not 0.0 < quantile < 1.0:
@@ -141,7 +187,11 @@ class ScoreCalibrator:
         n = len(self._sorted)
         if n < self.warmup or math.isnan(score):
             return 0.0
-        return -math.log10((n - bisect.bisect_left(self._sorted, score) + 1) / (n + 1))
+        pos = bisect.bisect_left(self._sorted, score)
+        if self._fit:
+            return exp_tail_level(self._sorted, n, pos, score, self.tail["fit_quantile"],
+                                  self.tail["fit_min"])
+        return -math.log10((n - pos + 1) / (n + 1))
 
     def level(self, score: float) -> float:
         """Tail mode: ``-log10(p)`` of ``score`` if it is a new peak, else 0 (no learning)."""
@@ -196,7 +246,14 @@ class ScoreCalibrator:
         peaks = self._peaks
         if peaks is not None:
             grade = pos / (n + 1) if n else 0.0
-            level = 0.0 if n < self.warmup else -math.log10((n - pos + 1) / (n + 1))
+            if n < self.warmup:
+                level = 0.0
+            elif self._fit:
+                tail = self.tail
+                level = exp_tail_level(ordered, n, pos, score, tail["fit_quantile"],
+                                       tail["fit_min"])
+            else:
+                level = -math.log10((n - pos + 1) / (n + 1))
             self.last_level = last = level if peaks.step(level) else 0.0
             if warming:
                 out = (grade, False, 0.0, True)
@@ -254,8 +311,11 @@ class ScoreCalibrator:
             recent = list(st.pop("_recent"))
             st["_ring"], st["_pos"] = array("d", recent), 0
             st["_sorted"] = array("d", sorted(recent))
-        for name, value in (("tail", None), ("_peaks", None), ("last_level", 0.0)):
+        for name, value in (("tail", None), ("_peaks", None), ("last_level", 0.0),
+                            ("_fit", False)):
             st.setdefault(name, value)
+        if st["tail"] is not None:
+            st["tail"] = {**TAIL_DEFAULTS, **st["tail"]}
         self.__dict__.update(st)
 
     def __repr__(self) -> str:

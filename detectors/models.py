@@ -25,6 +25,8 @@ DETECTORS: dict[str, tuple[str, ...]] = {
         "output_after",
         "bounding_box_cache_fraction",
         "seed",
+        "standardize",
+        "standardize_horizon",
     ),
     "hst": ("n_trees", "height", "window_size", "scaler", "seed", "span"),
 }

@@ -21,6 +21,7 @@ import krcf
 from river import base
 
 from .missing import as_float
+from .scaling import OnlineScaler
 
 __all__ = ["RandomCutForest", "KINESIS_PRESET"]
 
@@ -63,6 +64,13 @@ class RandomCutForest(base.AnomalyDetector):
         Explicit feature order, or ``None`` to take it from the first record.
     seed
         Random seed of the forest.
+    standardize
+        Feed the forest ``(value - mean) / sd`` per feature (:class:`~detectors.scaling.
+        OnlineScaler`: robust running statistics over ``standardize_horizon`` records), so
+        the cuts do not follow the units; scores, means and explanations are of the raw
+        values. Off here; on in :data:`detectors.DEFAULT_RCF`.
+    standardize_horizon
+        Records the standardisation's statistics reflect.
 
     Examples
     --------
@@ -98,6 +106,8 @@ class RandomCutForest(base.AnomalyDetector):
         bounding_box_cache_fraction: float = 1.0,
         features: tuple[str, ...] | None = None,
         seed: int | None = None,
+        standardize: bool = False,
+        standardize_horizon: int = 10_000,
     ) -> None:
         if n_trees < 1 or sample_size < 2 or shingle_size < 1:
             raise ValueError("need n_trees >= 1, sample_size >= 2, shingle_size >= 1")
@@ -111,10 +121,20 @@ class RandomCutForest(base.AnomalyDetector):
         self.bounding_box_cache_fraction = bounding_box_cache_fraction
         self.features = tuple(features) if features is not None else None
         self.seed = seed
+        self.standardize = standardize
+        self.standardize_horizon = standardize_horizon
+        self._scaler = OnlineScaler(standardize_horizon) if standardize else None
         self._order: tuple[str, ...] | None = self.features
         self._forest: Any = None
         self._means: list[float] = []
         self._n = 0
+
+    def __setstate__(self, st: dict) -> None:
+        # snapshots from before the standardisation option
+        st.setdefault("standardize", False)
+        st.setdefault("standardize_horizon", 10_000)
+        st.setdefault("_scaler", None)
+        self.__dict__.update(st)
 
     # -- internals ---------------------------------------------------------------------------
     def _options(self, dims: int) -> dict[str, Any]:
@@ -183,7 +203,12 @@ class RandomCutForest(base.AnomalyDetector):
         self._learn(point)
 
     def _learn(self, point: list[float]) -> None:
-        self._forest.update(point)
+        scaler = self._scaler
+        if scaler is None:
+            self._forest.update(point)
+        else:  # the statistics take the record in first: its own point stays bounded
+            scaler.learn(point)
+            self._forest.update(scaler.transform(point))
         n = self._n = self._n + 1
         # the means follow the forest's memory: about the last `time_decay` records
         horizon = self.time_decay or 1000
@@ -195,7 +220,13 @@ class RandomCutForest(base.AnomalyDetector):
         """RCF anomaly score of ``x`` (0.0 before the forest is ready)."""
         if self._forest is None:
             return 0.0
-        return float(self._forest.score(self._vector(x)))
+        return self.score_vector(self._vector(x))
+
+    def score_vector(self, point: list[float]) -> float:
+        """Score of a point given in :attr:`feature_order` (values finite; forest built)."""
+        if self._scaler is not None:
+            point = self._scaler.transform(point)
+        return float(self._forest.score(point))
 
     def score_point(self, x: dict) -> tuple[float, list[float] | None]:
         """``score_one(x)`` and the point that was scored, to learn with :meth:`learn_vector`.
@@ -217,7 +248,7 @@ class RandomCutForest(base.AnomalyDetector):
         if self._forest is None:
             return 0.0, None
         point = self._vector(x)
-        return float(self._forest.score(point)), point
+        return self.score_vector(point), point
 
     def learn_vector(self, point: list[float]) -> None:
         """``learn_one`` of a point given in :attr:`feature_order` (known), values finite.
@@ -253,7 +284,10 @@ class RandomCutForest(base.AnomalyDetector):
         """
         if self._forest is None:
             return {}
-        dv = self._forest.attribution(self._vector(x))
+        point = self._vector(x)
+        if self._scaler is not None:
+            point = self._scaler.transform(point)
+        dv = self._forest.attribution(point)
         high, low = dv["high"], dv["low"]
         dims = len(self._order)  # type: ignore[arg-type]
         out = {}

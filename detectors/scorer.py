@@ -132,7 +132,12 @@ class Scorer:
         # common case of CalibratedFilter.learns (unflagged, no protected run to end).
         rcf = unit.anomaly_detector
         forest = rcf._forest
-        score = 0.0 if forest is None else float(forest.score(point))
+        if forest is None:
+            score = 0.0
+        elif rcf._scaler is None:
+            score = float(forest.score(point))
+        else:
+            score = float(forest.score(rcf._scaler.transform(point)))
         if unit._ready:
             grade, flag, confidence, warming = unit.calibrator.observe(score)
         else:
