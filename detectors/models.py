@@ -32,7 +32,7 @@ DETECTORS: dict[str, tuple[str, ...]] = {
 }
 
 _CALIBRATION_KEYS = (
-    "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail"
+    "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail", "early"
 )
 
 
@@ -113,6 +113,7 @@ def build_filter(
     if unknown:
         raise ValueError(f"calibration: unknown key(s) {unknown}, expected some of "
                          f"{list(_CALIBRATION_KEYS)}")
+    cal.pop("early", None)  # the scorer's (detectors.scorer.Scorer._early_flag)
     protect = bool(cal.pop("protect", False))
     if cal.get("relearn_after") is not None and not protect:
         raise ValueError("calibration.relearn_after: only with protect: true")

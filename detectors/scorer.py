@@ -14,7 +14,10 @@ from .keyed import KeyedModels
 from .missing import MISSING_POLICIES, vector
 from .models import build_filter, model_id
 
-__all__ = ["MISSING_POLICIES", "Scorer", "build_scorer", "restore_scorer"]
+__all__ = ["EARLY_MIN_RECORDS", "MISSING_POLICIES", "Scorer", "build_scorer", "restore_scorer"]
+
+#: Records a key's model must have seen before a value far outside them is flagged early.
+EARLY_MIN_RECORDS = 20
 
 
 class Scorer:
@@ -52,13 +55,17 @@ class Scorer:
         self._names = tuple(self.features) if self.features else None
         self.missing = missing
         self.model = model_id(self.detector, self.calibration)
-        prototype = build_filter(self.detector, self.calibration, self.features)
+        calibration = dict(self.calibration)
+        #: flag values far outside everything seen while the model warms up (see _early)
+        self._early = bool(calibration.pop("early", False))
+        prototype = build_filter(self.detector, calibration, self.features)
         self._pool = KeyedModels(prototype, **self.keyed) if self.keyed is not None else None
         self._single: CalibratedFilter | None = prototype if self._pool is None else None
 
     def __setstate__(self, st: dict) -> None:
         # snapshots from before the RCF fast path lack the feature tuple
         st.setdefault("_names", tuple(st["features"]) if st.get("features") else None)
+        st.setdefault("_early", False)
         self.__dict__.update(st)
 
     # -- record path ---------------------------------------------------------------------
@@ -101,8 +108,38 @@ class Scorer:
         # score once, grade and record the score in one pass, explain, learn (point reused)
         score, point = unit.score_point(xf)
         a = self._assessment(unit, xf, score, unit.observe_score(score), key)
+        if a.warming_up and self._early and unit._rcf_means:
+            self._early_flag(unit, unit.anomaly_detector._vector(xf), a)
         unit.learn_observed(xf, a.flag, point)
         return a
+
+    def _early_flag(self, unit: CalibratedFilter, point: list[float], a: Assessment) -> None:
+        """Flag a record of a warming-up model whose value is far outside everything seen.
+
+        A value ``z`` standard deviations beyond the highest (or under the lowest) value of
+        its feature so far has, by Cantelli's inequality, a chance of at most ``1 / (1 +
+        z^2)`` under any distribution with that mean and spread: flagged when ``log10(1 +
+        z^2)`` reaches the calibration's threshold (3: ``z`` about 32), after
+        :data:`EARLY_MIN_RECORDS` records. The grade is ``1 - 1 / (1 + z^2)``; the
+        confidence says how little history stands behind it (``log10(n + 1) / threshold``,
+        ``n`` records seen); ``warming_up`` stays true. Needs a standardising RCF.
+        """
+        scaler = unit.anomaly_detector._scaler
+        if scaler is None or scaler.n < EARLY_MIN_RECORDS:
+            return
+        where, z = scaler.novelty(point)
+        threshold = unit.calibrator.threshold or 3.0
+        if where < 0 or math.log10(1.0 + z * z) < threshold:
+            return
+        names = unit.anomaly_detector.feature_order
+        name = names[where]
+        mean = scaler.means()[where]
+        a.flag = True
+        a.grade = 1.0 - 1.0 / (1.0 + z * z)
+        a.confidence = min(1.0, math.log10(scaler.n + 1) / threshold)
+        a.top_field, a.direction = name, "high" if point[where] > mean else "low"
+        a.explanation = {name: {"attribution": a.score, "direction": a.direction,
+                                "expected": unit.feature_means.get(name, mean)}}
 
     def _rejected(self, unit: CalibratedFilter, reason: str, key: Any) -> Assessment:
         warming = unit.calibrator.warming_up or not unit.detector_ready
@@ -144,7 +181,10 @@ class Scorer:
             grade, flag, confidence, warming = unit.observe_score(score)
         a = Assessment(score, grade, flag, confidence, warming,
                        None if key is None else str(key), self.model)
-        if flag:
+        if warming and self._early:
+            self._early_flag(unit, point, a)
+            flag = a.flag
+        if flag and a.explanation is None:
             xf = dict(zip(self._names, point, strict=True))  # type: ignore[arg-type]
             a.explanation = explain_one(rcf, xf, unit.feature_means, score, unit.feature_spreads)
             a.top_field, a.direction = top_of(a.explanation)
