@@ -9,6 +9,7 @@ of records replayed after a crash or a rebalance are not produced twice.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -43,6 +44,16 @@ class KafkaOutputs:
                  events: tuple[Any, Callable[[dict], Any]] | None = None) -> None:
         self.errors = errors
         self.events = events
+        #: dead letters delivered (or already in the topic, or only logged without one) and
+        #: events delivered, counted as they happen: a stop mid-flush keeps what was done
+        self.dead_lettered = 0
+        self.emitted = 0
+
+    def interrupt_on(self, stop: threading.Event) -> None:
+        """A flush in progress stops waiting for the broker once ``stop`` is set."""
+        for sink in (self.errors, self.events[0] if self.events else None):
+            if sink is not None and hasattr(sink, "interrupt"):
+                sink.interrupt = stop
 
     @property
     def fenced(self) -> list[Any]:
@@ -58,6 +69,8 @@ class KafkaOutputs:
     def dead_letter(self, rejections: list[Rejection], records: list[SourceRecord],
                     retry: Retry) -> None:
         """Log and produce every rejection (**blocks** until delivered)."""
+        errors = self.errors
+        before = _done(errors)
         for rej in rejections:
             rec = rej.record
             logger.warning(
@@ -66,8 +79,16 @@ class KafkaOutputs:
             )
             if self.errors is not None:
                 self.errors.add(rej)
-        if self.errors is not None and len(self.errors):
-            retry(self.errors.flush, "error topic produce", records)
+        if errors is None or before is None:  # only logged, or a sink that does not count
+            if errors is not None and len(errors):
+                retry(errors.flush, "error topic produce", records)
+            self.dead_lettered += len(rejections)
+            return
+        try:
+            if len(errors):
+                retry(errors.flush, "error topic produce", records)
+        finally:
+            self.dead_lettered += _done(errors) - before
 
     def emit_events(self, docs: list[Document], records: list[SourceRecord],
                     retry: Retry, skip: Collection[tuple[str, int]] = ()) -> int:
@@ -85,4 +106,15 @@ class KafkaOutputs:
             event = make_event(doc.body) if doc.body is not None else None
             if event is not None:
                 sink.add(event, key=doc.body["outlier"]["key"], origin=where)
-        return retry(sink.flush, "events produce", records) if len(sink) else 0
+        before = getattr(sink, "acknowledged", 0)
+        try:
+            return retry(sink.flush, "events produce", records) if len(sink) else 0
+        finally:
+            self.emitted += getattr(sink, "acknowledged", 0) - before
+
+
+def _done(sink: Any) -> int | None:
+    """Outputs a sink delivered or found already in its topic (``None``: it does not count)."""
+    if sink is None or not hasattr(sink, "acknowledged"):
+        return None
+    return sink.acknowledged + sink.skipped

@@ -169,12 +169,21 @@ def rejection_of(doc: Document, reason: str, status: int | None = None) -> Rejec
 
 @dataclass(slots=True)
 class RunStats:
-    """Counters of one run (what the run and demo commands print)."""
+    """Counters of one run (what the run and demo commands print).
+
+    ``records`` were read and scored; ``indexed``/``duplicates`` acknowledged by OpenSearch;
+    ``dead_lettered`` delivered to the error topic (or found there already, or only logged
+    without one); ``undeliverable`` could be neither indexed nor dead-lettered (logged, their
+    offsets committed all the same); ``uncommitted`` records' offsets were not committed
+    (a stop while a write kept failing: the next run replays them).
+    """
 
     records: int = 0
     indexed: int = 0
     duplicates: int = 0
     dead_lettered: int = 0
+    undeliverable: int = 0
+    uncommitted: int = 0
     flagged: int = 0
     events: int = 0
     batches: int = 0

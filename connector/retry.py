@@ -7,11 +7,16 @@ caller: it pauses the source's partitions (nothing new is fetched), waits ``init
 polling (so it stays in its group), and resumes the partitions once the write succeeded.
 Records the source hands over anyway during the pause (partitions assigned meanwhile) are
 kept in :attr:`Retrier.held` for the runner to process next, never dropped.
+
+A stop (``interrupt`` set, e.g. by SIGTERM) cuts a wait short at once: the source's
+``idle(seconds, interrupt)`` returns when the event is set, and the call raises
+:class:`Abandon` without waiting out the backoff.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -50,23 +55,27 @@ class Retrier:
     Parameters
     ----------
     source
-        Has ``pause()``, ``resume()`` and ``idle(seconds) -> records``.
+        Has ``pause()``, ``resume()`` and ``idle(seconds, interrupt) -> records`` (returning
+        early once ``interrupt`` is set).
     initial, maximum
         First wait and cap, in seconds.
     stopping
         Returns True once a stop was requested: the next failure raises :class:`Abandon`.
     on_retry
         Called before each wait (the runner counts retries in its stats).
+    interrupt
+        Set on a stop request: a wait in progress ends at once (then :class:`Abandon`).
     """
 
     def __init__(self, source: Any, initial: float, maximum: float,
-                 stopping: Callable[[], bool], on_retry: Callable[[], None] | None = None
-                 ) -> None:
+                 stopping: Callable[[], bool], on_retry: Callable[[], None] | None = None,
+                 interrupt: threading.Event | None = None) -> None:
         self.source = source
         self.initial = initial
         self.maximum = maximum
         self.stopping = stopping
         self.on_retry = on_retry
+        self.interrupt = interrupt if interrupt is not None else threading.Event()
         self.retries = 0
         self.held: list[SourceRecord] = []
 
@@ -97,7 +106,10 @@ class Retrier:
                 if self.on_retry is not None:
                     self.on_retry()
                 wait = min(self.maximum, max(delay, getattr(failed, "retry_after", 0.0)))
-                self.held.extend(self.source.idle(wait))
+                self.held.extend(self.source.idle(wait, self.interrupt))
+                if self.stopping():
+                    logger.warning("stop requested during a backoff: batch left uncommitted")
+                    raise Abandon() from failed
                 delay = min(self.maximum, delay * 2)
                 failed = None
         finally:

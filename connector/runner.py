@@ -18,13 +18,16 @@ a writer thread while the next batch is scored, and *N* is committed (after its 
 *N + 1*'s bulk starts, so commits stay in order. With checkpoints batches do not overlap (a
 snapshot never holds learning past the offsets committed with it). SIGINT/SIGTERM finish
 the current batch, flush and commit, then :meth:`Runner.run` returns; a stop while a write
-keeps failing leaves that batch uncommitted (replayed by the next run).
+keeps failing interrupts the backoff at once and leaves that batch uncommitted (replayed by
+the next run). The stats count what really happened either way: documents acknowledged and
+dead letters delivered before the stop, and the records left uncommitted.
 """
 
 from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -101,10 +104,13 @@ class Runner:
         self.progress_every = progress_every
         self.stats = RunStats()
         self._stopping = False
+        self._stop_event = threading.Event()  # ends a backoff or a producer flush at once
         self._retrier = Retrier(source, initial_backoff, max_backoff, lambda: self._stopping,
-                                self._count_retry)
+                                self._count_retry, self._stop_event)
+        self.outputs.interrupt_on(self._stop_event)
         self._inflight: _Batch | None = None
         self._staged = 0  # records taken into batches (written or not)
+        self._done = 0  # records of finished batches (committed, or left to a new owner)
         self.checkpointer: Checkpointer | None = None
         self.ownership = Ownership()
         listen(source, self.ownership, self.outputs, None)
@@ -122,6 +128,7 @@ class Runner:
         if not self._stopping:
             logger.info("stop requested: finishing the current batch")
         self._stopping = True
+        self._stop_event.set()
 
     def install_signal_handlers(self) -> None:
         """SIGINT and SIGTERM call :meth:`stop` (main thread only)."""
@@ -182,8 +189,14 @@ class Runner:
         finally:
             writer.shutdown(wait=True)
             self.source.close()
+            self._count_outputs()
+            stats.uncommitted = self._staged - self._done
         self._log_progress()
         return stats
+
+    def _count_outputs(self) -> None:
+        self.stats.dead_lettered = self.outputs.dead_lettered
+        self.stats.events = self.outputs.emitted
 
     def _count_retry(self) -> None:
         self.stats.retries += 1
@@ -212,6 +225,7 @@ class Runner:
         if not self.stats.first_batch:
             self.stats.first_batch = began
         self._staged += len(records)
+        self.stats.records += len(records)
         docs, rejections = [], []
         for transform, scoring, part in self._partitions(records):
             part_docs, part_rejections = self._score(transform, scoring, part)
@@ -239,6 +253,9 @@ class Runner:
         except RETRYABLE as exc:  # the sink kept the documents: write them again
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
         self.stats.wait_seconds += time.monotonic() - began
+        self.stats.indexed += outcome.indexed  # acknowledged: counted even if a stop follows
+        self.stats.duplicates += outcome.duplicates
+        self.stats.flagged += sum(1 for d in docs if d.flagged)
         for doc, status, reason in outcome.rejected:
             rejections.append(rejection_of(doc, reason, status))
         stale = self.ownership.stale(batch.stamp)
@@ -248,18 +265,15 @@ class Runner:
             rejections = [r for r in rejections
                           if (r.record.topic, r.record.partition) not in stale]
         self.outputs.dead_letter(rejections, records, self._retrier.call)
-        self.stats.events += self.outputs.emit_events(docs, records, self._retrier.call, stale)
+        self.outputs.emit_events(docs, records, self._retrier.call, stale)
         offsets = next_offsets(r.position for r in records if (r.topic, r.partition) not in stale)
         if self.checkpointer is None:  # else window state is in the partitions' snapshots
             offsets = cap_offsets(offsets, self.scoring.hold())
         self._commit(offsets)
         stats = self.stats
         stats.batches += 1
-        stats.records += len(records)
-        stats.indexed += outcome.indexed
-        stats.duplicates += outcome.duplicates
-        stats.dead_lettered += len(rejections)
-        stats.flagged += sum(1 for d in docs if d.flagged)
+        self._done += len(records)
+        self._count_outputs()
         stats.last_batch = time.monotonic()
 
     def _score(

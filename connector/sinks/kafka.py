@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -124,7 +126,10 @@ class _ProducerSink:
         self._pending: list[_Message] = []
         self._delivered = 0
         self.produced = 0
+        self.acknowledged = 0  # every delivery the broker confirmed, failed flushes included
         self.skipped = 0  # already in the topic (a replayed record's output)
+        #: set on a stop request: a flush stops waiting for the broker (within 0.2 s)
+        self.interrupt = threading.Event()
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -151,7 +156,11 @@ class _ProducerSink:
         for msg in self._pending:
             if msg.state in ("new", "failed"):
                 self._produce(msg)
-        remaining = self.producer.flush(self.timeout)
+        deadline = time.monotonic() + self.timeout
+        while True:  # in slices, so a stop request does not wait out the whole timeout
+            remaining = self.producer.flush(max(0.0, min(0.2, deadline - time.monotonic())))
+            if not remaining or time.monotonic() >= deadline or self.interrupt.is_set():
+                break
         failed = [m for m in self._pending if m.state == "failed"]
         self._pending = [m for m in self._pending if m.state != "done"]
         if self._pending:
@@ -166,6 +175,7 @@ class _ProducerSink:
             if err is None:
                 msg.state = "done"
                 self._delivered += 1
+                self.acknowledged += 1
             else:
                 msg.state, msg.error = "failed", str(err)
                 logger.warning("produce to %s failed error=%s", self.topic, err)

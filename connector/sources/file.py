@@ -14,6 +14,7 @@ import logging
 import os
 import select
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from typing import BinaryIO
@@ -131,9 +132,11 @@ class FileSource:
     def resume(self) -> None:
         """Counterpart of :meth:`pause`."""
 
-    def idle(self, seconds: float) -> list[SourceRecord]:
-        """Wait ``seconds`` without reading (**blocks**); files have no group to stay in."""
-        time.sleep(seconds)
+    def idle(self, seconds: float, interrupt: threading.Event | None = None
+             ) -> list[SourceRecord]:
+        """Wait ``seconds`` without reading (**blocks**; returns early once ``interrupt`` is
+        set); files have no group to stay in."""
+        (interrupt or threading.Event()).wait(seconds)
         return []
 
     def close(self) -> None:

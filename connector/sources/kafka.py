@@ -15,6 +15,7 @@ calling :meth:`consume` (which then returns nothing), so the consumer stays in i
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 
@@ -200,15 +201,18 @@ class KafkaSource:
                 logger.warning("kafka resume failed error=%s", exc)
         self._paused = []
 
-    def idle(self, seconds: float) -> list[SourceRecord]:
-        """Keep polling for ``seconds`` while paused (**blocks**), to stay in the group.
+    def idle(self, seconds: float, interrupt: threading.Event | None = None
+             ) -> list[SourceRecord]:
+        """Keep polling for ``seconds`` while paused (**blocks**), to stay in the group;
+        returns early (within one ``poll_timeout``) once ``interrupt`` is set.
 
         Returns records that arrived anyway (from partitions assigned during the pause): the
         caller must process them later, not drop them.
         """
         deadline = time.monotonic() + seconds
         held: list[SourceRecord] = []
-        while (left := deadline - time.monotonic()) > 0:
+        stop = interrupt or threading.Event()
+        while (left := deadline - time.monotonic()) > 0 and not stop.is_set():
             for msg in self._consumer.consume(self.batch_size, min(left, self.poll_timeout)):
                 if msg.error() is None:
                     held.append(SourceRecord(msg.topic(), msg.partition(), msg.offset(),
@@ -270,5 +274,11 @@ class KafkaSource:
             self._uncommitted.pop((p.topic, p.partition), None)
 
     def close(self) -> None:
-        """Leave the group; nothing is committed here (the runner committed already)."""
+        """Leave the group. Only commits that failed earlier (a coordinator restart) are
+        tried again here; the runner committed everything else already."""
+        if self._uncommitted:
+            try:
+                self._commit_again()
+            except KafkaException as exc:  # closing anyway: the next run replays them
+                logger.warning("kafka commit on close failed error=%s", exc)
         self._consumer.close()

@@ -1,4 +1,6 @@
-"""SIGTERM mid-stream: the connector (a real subprocess) finishes its batch, commits, exits 0."""
+"""SIGTERM mid-stream: the connector (a real subprocess) finishes its batch, commits, exits 0;
+SIGTERM during a retry backoff (OpenSearch cut off) ends the wait at once, with a summary
+that counts what was really done before the stop."""
 
 from __future__ import annotations
 
@@ -11,16 +13,19 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from connector.testing import (
     GAMEDAY_PIPELINE,
+    TcpProxy,
     committed_offsets,
     doc_offsets,
     gameday_value,
     produce,
+    read_topic,
     wait_for,
 )
 
@@ -116,3 +121,53 @@ def test_a_killed_connector_restarts_without_gap_or_duplicate(
     assert summary["indexed"] + summary["duplicates"] == total - max(committed, 0)
     assert doc_offsets(opensearch, index) == list(range(total))
     assert committed_offsets(kafka_bootstrap, group, topic) == {0: total}
+
+
+def test_sigterm_during_a_backoff_returns_at_once_with_a_true_summary(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    bad = {3, 57, 250}  # dead-lettered before the outage: they must be in the summary
+    values = [b"{broken" if i in bad else gameday_value(i) for i in range(400)]
+    produce(kafka_bootstrap, topic, values)
+    url = urlsplit(opensearch_url)
+    proxy = TcpProxy(url.hostname, url.port)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+         "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
+         "--opensearch-url", proxy.url, "--batch-size", "100", "--no-state"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: _count(opensearch, index) >= 400 - len(bad), timeout=90), \
+            "".join(log)[-2000:]
+        proxy.cut()  # OpenSearch is gone for the connector (connection refused)
+        produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(400, 600)])
+        # wait until it sits in a long backoff (4 s or more), then stop it
+        assert wait_for(lambda: any("retry_in=4.0s" in line or "retry_in=8.0s" in line
+                                    for line in log), timeout=60), "".join(log)[-2000:]
+        time.sleep(0.5)  # well inside the 4 s wait
+        stopped = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read()
+        proc.wait(30)
+        took = time.monotonic() - stopped
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proxy.close()
+    reader.join(5)
+    assert took < 2.0, f"SIGTERM took {took:.1f}s: {''.join(log)[-2000:]}"
+    assert proc.returncode == 1, "".join(log)[-2000:]  # a batch was left uncommitted
+    summary = json.loads(out.strip().splitlines()[-1])
+    committed = committed_offsets(kafka_bootstrap, group, topic)[0]
+    assert committed == 400  # everything acknowledged before the outage was committed
+    assert summary["abandoned"] is True
+    assert summary["records"] == 400 + summary["uncommitted"] and summary["uncommitted"] > 0
+    assert summary["indexed"] == _count(opensearch, index) == 400 - len(bad)
+    assert summary["dead_lettered"] == len(bad)
+    assert len(read_topic(kafka_bootstrap, f"{topic}.errors", 10, timeout=10)) == len(bad)

@@ -24,7 +24,7 @@ class _Calls:
     def resume(self):
         self.log.append("resume")
 
-    def idle(self, seconds):
+    def idle(self, seconds, interrupt=None):
         self.log.append(("idle", seconds))
         return [self.arrivals.pop(0)] if self.arrivals else []
 
