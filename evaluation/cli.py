@@ -2,25 +2,35 @@
 
 Examples::
 
+    outlier-connector evaluate --protocol             # the out-of-sample table, product default
+    outlier-connector evaluate --protocol --configs default nab-best --seeds 42 7 1 2
+    outlier-connector evaluate --protocol --rows cross all cut1000 skab --json out.json
+    outlier-connector evaluate DIR --configs default --json scores.json   # any NAB-layout DIR
+    outlier-connector evaluate --list-configs         # every named configuration
     outlier-connector evaluate                        # the five required configs, all files
     outlier-connector evaluate --configs rcf-default rcf-tail --files nyc_taxi ec2_cpu
     outlier-connector evaluate --limit 2000 --workers 1
     outlier-connector evaluate --scenario-labels scored.jsonl --threshold 0.99
     outlier-connector evaluate --scenario all --strength both     # per-scenario detection
 
-NAB data: ``../shared/data/nab`` by default (NAB layout; MIT, Copyright 2014-2024 Numenta).
+NAB data: ``../shared/data/nab`` by default (NAB layout; MIT, Copyright 2014-2024 Numenta;
+github.com/numenta/NAB); SKAB: ``../shared/data/skab`` by default (GPL-3.0,
+github.com/waico/SKAB). Missing data ends in one line saying what and where to get it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 from evaluation.configs import BASELINE, CONFIGS
-from evaluation.corpus import DEFAULT_NAB
+from evaluation.corpus import DEFAULT_NAB, DataMissing
 from evaluation.report import PROFILE_ORDER, ConfigReport, build_report
 from evaluation.scenario_run import RUNS
+from evaluation.skab import DEFAULT_SKAB
 
 __all__ = ["register", "run"]
 
@@ -34,15 +44,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("nab", nargs="?", default=str(DEFAULT_NAB), help="NAB-layout folder")
+    p.add_argument("nab", nargs="?", default=None,
+                   help=f"NAB-layout folder (default {DEFAULT_NAB})")
+    p.add_argument("--nab", dest="nab_option", default=None, metavar="DIR",
+                   help="NAB-layout folder (same as the positional argument)")
     p.add_argument(
         "--configs",
         nargs="+",
-        default=list(BASELINE),
-        choices=sorted(CONFIGS),
+        default=None,
         metavar="NAME",
-        help=f"configs to compare (known: {', '.join(CONFIGS)})",
+        help="configs to compare (default: 'default' with --protocol, else the baseline set); "
+        "--list-configs prints the names",
     )
+    p.add_argument("--list-configs", action="store_true", help="print every config name and exit")
+    p.add_argument("--protocol", action="store_true",
+                   help="the out-of-sample protocol table (evaluation.protocol)")
+    p.add_argument("--seeds", nargs="+", type=int, default=None, metavar="N",
+                   help="with --protocol: forest seeds (default 42 7 1 2)")
+    p.add_argument("--rows", nargs="+", default=None, metavar="ROW",
+                   help="with --protocol: rows to run (default all: cross all cut1000 cut2500 "
+                   "x1000 plus1e6 round gap skab)")
+    p.add_argument("--skab", default=str(DEFAULT_SKAB), metavar="DIR",
+                   help="with --protocol: SKAB folder holding valve1/")
+    p.add_argument("--cache", default=None, metavar="DIR",
+                   help="with --protocol: raw output cache (default "
+                   "~/.cache/outlier-connector/evaluation/protocol; safe to delete)")
+    p.add_argument("--json", default=None, metavar="PATH",
+                   help="also write the figures as JSON (without --protocol: "
+                   '{config: {"tuned": {profile: score}, "untuned": {...}, "seconds": s}})')
     p.add_argument("--all-configs", action="store_true", help="run every known config")
     p.add_argument(
         "--files",
@@ -91,6 +120,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _fmt(v: float, digits: int = 1) -> str:
     return "-" if v != v else f"{v:.{digits}f}"  # NaN -> "-"
+
+
+#: NAB's profile names in the machine interface's JSON.
+JSON_PROFILES = {"standard": "standard", "reward_low_FP_rate": "reward_low_FP",
+                 "reward_low_FN_rate": "reward_low_FN"}
+
+
+def machine_json(reports: list[ConfigReport]) -> dict:
+    """The stable machine interface: ``{config: {"tuned": {profile: score}, "untuned":
+    {profile: score}, "seconds": s}}``, profiles ``standard``, ``reward_low_FP``,
+    ``reward_low_FN``; ``untuned`` is the config's own decision, ``seconds`` its summed
+    per-file scoring time. Checks outside the project read exactly this: keep it stable."""
+    return {
+        r.config: {
+            "tuned": {JSON_PROFILES[p]: r.tuned[p].score for p in PROFILE_ORDER},
+            "untuned": {JSON_PROFILES[p]: r.default[p].score for p in PROFILE_ORDER},
+            "seconds": r.seconds,
+        }
+        for r in reports
+    }
 
 
 def _table(reports: list[ConfigReport]) -> str:
@@ -168,8 +217,57 @@ def run_scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def list_configs() -> str:
+    """Every configuration ``--configs`` accepts, one per line with what it is."""
+    from evaluation.protocol import protocol_configs
+
+    lines = ["protocol configs (--protocol; seeded, product path):"]
+    lines += [f"  {c.name:<22} {c.description}" for c in protocol_configs().values()]
+    lines.append("  NAME={\"detector\": {...}, \"calibration\": {...}}  an inline product spec")
+    lines.append("research configs (without --protocol; fixed seed):")
+    lines += [f"  {c.name:<22} {c.description}" for c in CONFIGS.values()]
+    return "\n".join(lines)
+
+
+def _nab_folder(args: argparse.Namespace) -> str:
+    return args.nab_option or args.nab or str(DEFAULT_NAB)
+
+
+def run_protocol(args: argparse.Namespace) -> int:
+    """The out-of-sample protocol table (and JSON)."""
+    from evaluation import protocol
+
+    configs = [protocol.resolve_config(c) for c in (args.configs or ["default"])]
+    rows = args.rows or list(protocol.ROWS)
+    result = protocol.run_protocol(
+        configs, _nab_folder(args), args.skab if "skab" in rows else None,
+        seeds=args.seeds or protocol.DEFAULT_SEEDS, rows=rows, files=args.files,
+        workers=args.workers, cache=args.cache or protocol.CACHE,
+    )
+    print(protocol.format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(protocol.as_json(result), indent=2) + "\n")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Run the evaluation and print the tables; returns the exit code."""
+    """Run the evaluation and print the tables; returns the exit code.
+
+    Missing data or an unknown name ends in ONE line on stderr and exit code 2.
+    """
+    try:
+        return _run(args)
+    except (DataMissing, ValueError) as exc:
+        print(f"evaluate: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    if getattr(args, "list_configs", False):
+        print(list_configs())
+        return 0
+    if getattr(args, "protocol", False):
+        return run_protocol(args)
     if getattr(args, "scenario", None):
         return run_scenarios(args)
     if args.scenario_labels:
@@ -180,18 +278,25 @@ def run(args: argparse.Namespace) -> int:
     from evaluation.corpus import load_corpus
     from evaluation.runner import run_configs
 
-    configs = sorted(CONFIGS) if args.all_configs else args.configs
-    corpus = load_corpus(args.nab, args.files, args.limit)
+    configs = sorted(CONFIGS) if args.all_configs else (args.configs or list(BASELINE))
+    unknown = [c for c in configs if c not in CONFIGS]
+    if unknown:
+        raise ValueError(f"unknown config(s) {', '.join(unknown)}; "
+                         "'outlier-connector evaluate --list-configs' prints the known ones")
+    nab = _nab_folder(args)
+    corpus = load_corpus(nab, args.files, args.limit)
     if not corpus:
-        print(f"no labelled files under {args.nab} match {args.files}")
+        print(f"no labelled files under {nab} match {args.files}", file=sys.stderr)
         return 2
     rows = sum(len(s.values) for s in corpus)
     windows = sum(len(s.windows) for s in corpus)
     start = time.perf_counter()
     runs = run_configs(configs, corpus, workers=args.workers)
     reports = [build_report(c, corpus, runs[c]) for c in configs]
+    if args.json:
+        Path(args.json).write_text(json.dumps(machine_json(reports), indent=2) + "\n")
     print(
-        f"NAB-layout data: {args.nab} ({len(corpus)} files, {rows} rows, {windows} windows); "
+        f"NAB-layout data: {nab} ({len(corpus)} files, {rows} rows, {windows} windows); "
         f"NAB data (c) Numenta, MIT licence"
     )
     print(

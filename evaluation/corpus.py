@@ -25,15 +25,44 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_NAB",
+    "DataMissing",
     "LabelledSeries",
     "load_corpus",
     "probation_length",
     "published_scores",
+    "require_nab",
     "resolve_windows",
 ]
 
 #: The NAB files shared with this repository (``../shared/data/nab`` beside it).
 DEFAULT_NAB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nab"
+
+_NAB_WHERE = "NAB: github.com/numenta/NAB (MIT), its data/ and labels/ folders"
+
+
+class DataMissing(FileNotFoundError):
+    """Labelled data an evaluation needs is not there; the message says what and where to get it."""
+
+
+def require_nab(root: str | Path) -> Path:
+    """``root`` as a Path if it holds a NAB layout, else :class:`DataMissing` in one line.
+
+    Examples
+    --------
+    >>> try:
+    ...     require_nab("/nonexistent/nab")
+    ... except DataMissing as exc:
+    ...     print(str(exc)[:60])
+    NAB data missing: no /nonexistent/nab/labels/combined_window
+    """
+    root = Path(root)
+    labels = root / "labels" / "combined_windows.json"
+    if not labels.is_file():
+        raise DataMissing(f"NAB data missing: no {labels}; get {_NAB_WHERE}")
+    if not (root / "data").is_dir():
+        raise DataMissing(f"NAB data missing: no {root / 'data'}; get {_NAB_WHERE}")
+    return root
+
 
 # NAB: the first 15 % of a file's rows (at most 750) are a learning period and never scored.
 PROBATION_FRACTION = 0.15
@@ -149,15 +178,23 @@ def load_corpus(
     Returns
     -------
     list of LabelledSeries
-        Sorted by name.
+        Sorted by name. Labelled files whose CSV is absent are left out (a folder may hold
+        a subset of NAB with NAB's full label file).
+
+    Raises
+    ------
+    DataMissing
+        When ``root`` holds no NAB layout or none of its labelled files.
     """
-    root = Path(root)
+    root = require_nab(root)
     windows = json.loads((root / "labels" / "combined_windows.json").read_text())
     labels_path = root / "labels" / "combined_labels.json"
     points = json.loads(labels_path.read_text()) if labels_path.exists() else {}
     corpus = []
     for name in sorted(windows):
         if files and not any(part in name for part in files):
+            continue
+        if not (root / "data" / name).is_file():
             continue
         stamps, values = _read_csv(root / "data" / name)
         rows = resolve_windows(stamps, windows[name])
@@ -170,6 +207,9 @@ def load_corpus(
             rows = tuple((lo, min(hi, limit - 1)) for lo, hi in rows if lo < limit)
             label_rows = tuple(r for r in label_rows if r < limit)
         corpus.append(LabelledSeries(name, tuple(stamps), values, rows, label_rows))
+    if not corpus and not files:
+        raise DataMissing(f"NAB data missing: none of the files labelled in {root}/labels is "
+                          f"under {root}/data; get {_NAB_WHERE}")
     logger.debug("loaded files=%d root=%s", len(corpus), root)
     return corpus
 

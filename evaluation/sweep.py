@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -32,7 +33,7 @@ import numpy as np
 
 from detectors import TAIL_CALIBRATION, RandomCutForest, ScoreCalibrator
 from detectors.models import rcf_shape
-from evaluation.corpus import DEFAULT_NAB, LabelledSeries, load_corpus
+from evaluation.corpus import DEFAULT_NAB, DataMissing, LabelledSeries, load_corpus
 from evaluation.nab import PROFILES
 from evaluation.report import PROFILE_ORDER, pooled, transfer
 
@@ -152,7 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     calibration = {"threshold": TAIL_CALIBRATION["threshold"],
                    "tail": {**TAIL_CALIBRATION["tail"], **json.loads(args.tail)}}
-    corpus = load_corpus(args.nab)
+    try:
+        corpus = load_corpus(args.nab)
+    except DataMissing as exc:  # one line, no traceback (issue 11)
+        print(f"python -m evaluation.sweep: {exc}", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     results = sweep(args.shapes, args.seeds, corpus, calibration, Path(args.cache), args.workers)
     print(f"NAB sweep: {len(corpus)} files, seeds {args.seeds}, calibration {calibration}; "
