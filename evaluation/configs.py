@@ -41,6 +41,9 @@ class EvalConfig:
     name: str
     build: Callable[[], RowScorer]
     description: str
+    #: Optional product spec for ``evaluate --protocol``: forest seed -> ``(detector,
+    #: calibration)`` for :func:`detectors.build_scorer` (see :mod:`evaluation.protocol`).
+    spec: Callable[[int], tuple[Mapping[str, Any], Mapping[str, Any]]] | None = None
 
 
 def _default_rcf() -> RowScorer:

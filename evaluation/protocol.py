@@ -391,7 +391,7 @@ def run_protocol(
     jobs: list[_Job] = []
     for config in configs:
         for seed in seeds:
-            detector, calibration = config.spec(seed)
+            detector, calibration = (_plain(part) for part in config.spec(seed))
             for v, series in data.items():
                 for s in series:
                     path = _job_path(cache, code, config.name, seed, "nab", s.name, v, detector,

@@ -151,3 +151,17 @@ def test_unknown_names_are_refused_with_the_known_ones():
     with pytest.raises(ValueError, match="unknown row"):
         protocol.run_protocol([], DEFAULT_NAB, rows=("bogus",))
     assert detectors.build_scorer  # the product entry point the protocol measures
+
+
+def test_a_research_config_with_a_spec_joins_the_protocol(monkeypatch):
+    from types import MappingProxyType
+
+    from evaluation import configs
+
+    def spec(seed):
+        return MappingProxyType({"name": "rcf", "n_trees": 5, "seed": seed}), {"threshold": 3.0}
+
+    entry = configs.EvalConfig("cand-x", lambda: None, "a candidate", spec)
+    monkeypatch.setitem(configs.CONFIGS, "cand-x", entry)
+    assert protocol.resolve_config("cand-x").spec(9)[0]["seed"] == 9
+    assert "cand-x" in protocol.protocol_configs() and "zscore" not in protocol.protocol_configs()
