@@ -8,6 +8,12 @@ their string form because the server returns settings as strings (``"1"`` for ``
 A key *removed* from a shipped file is not seen by this comparison: bump the file's
 ``_meta.version`` (which is compared) and the whole body is PUT again.
 
+Monitors are compared differently: the Alerting plugin stores them in its own normal form
+(long-form ``term`` queries, ``boost``, ``gap_policy``, composite ``order``...), so setup
+stores a SHA-256 of the body it sends in the monitor's ``ui_metadata`` and compares only that.
+An update keeps the stored monitor's trigger and action ids (matched by name): new trigger ids
+would make the plugin move its active alerts to history and page them again as NEW.
+
 Plugin APIs (Alerting, Notifications, ISM) may be absent: each is detected from ``_cat/plugins``
 or a 400/404 on its endpoint, and reported as a ``skip`` change with the reason, never raised.
 
@@ -17,6 +23,7 @@ Blocking: every call is a synchronous HTTP request through the given opensearch-
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import logging
 from collections.abc import Callable, Iterable
@@ -29,7 +36,8 @@ from opensearchpy import NotFoundError, OpenSearch, TransportError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Assets", "Change", "PLUGINS", "apply_assets", "diff_paths", "load_assets"]
+__all__ = ["Assets", "Change", "PLUGINS", "apply_assets", "content_hash", "diff_paths",
+           "load_assets", "monitor_body", "monitor_change", "with_stored_ids"]
 
 SCENARIOS = ("gameday", "tolls", "reviews", "sensors", "flowlogs")
 CHANNEL_ID = "outliers-webhook"
@@ -228,13 +236,85 @@ def _apply_channel(client: OpenSearch, doc: dict, url: str, dry_run: bool) -> Ch
     return _reconcile("channel", cid, desired, current, dry_run, create, update)
 
 
-def monitor_body(monitor: dict, with_actions: bool) -> dict:
-    """A monitor as sent; without a channel its triggers keep no actions."""
+HASH_KEY = "outlier_connector"  # ui_metadata key holding the content hash setup wrote
+
+
+def _triggers(monitor: dict) -> list[dict]:
+    """The trigger bodies under their type key (``bucket_level_trigger``, ...)."""
+    return [next(iter(wrapped.values())) for wrapped in monitor.get("triggers", [])]
+
+
+def content_hash(monitor: dict) -> str:
+    """SHA-256 of a monitor body as shipped (ids included), without ``ui_metadata``.
+
+    >>> content_hash({"name": "m", "triggers": []}) == content_hash(
+    ...     {"triggers": [], "name": "m", "ui_metadata": {"x": 1}})
+    True
+    """
+    body = {k: v for k, v in monitor.items() if k != "ui_metadata"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def monitor_body(monitor: dict, with_actions: bool, link_url: str | None = None) -> dict:
+    """A monitor as sent, its content hash in ``ui_metadata``.
+
+    Without a channel its triggers keep no actions; ``link_url`` (the Dashboards address the
+    pages link to) replaces each message template's ``dashboards_url`` param.
+    """
     body = copy.deepcopy(monitor)
-    if not with_actions:
-        for trig in body["triggers"]:
-            next(iter(trig.values()))["actions"] = []
+    for trig in _triggers(body):
+        if not with_actions:
+            trig["actions"] = []
+        for action in trig["actions"]:
+            params = action.get("message_template", {}).get("params", {})
+            if link_url and "dashboards_url" in params:
+                params["dashboards_url"] = link_url.rstrip("/")
+    body["ui_metadata"] = {HASH_KEY: {"content_sha256": content_hash(body)}}
     return body
+
+
+def stored_hash(current: dict) -> str | None:
+    """The content hash setup stored in a monitor the server returned, if any."""
+    meta = (current.get("ui_metadata") or {}).get(HASH_KEY) or {}
+    return meta.get("content_sha256")
+
+
+def with_stored_ids(desired: dict, current: dict) -> dict:
+    """``desired`` with the trigger and action ids of ``current``, matched by name.
+
+    >>> cur = {"triggers": [{"t": {"id": "T1", "name": "a", "actions": [
+    ...     {"id": "A1", "name": "p"}]}}]}
+    >>> new = {"triggers": [{"t": {"id": "a", "name": "a", "actions": [
+    ...     {"id": "a-p", "name": "p"}, {"name": "q"}]}}]}
+    >>> [(t["id"], [a.get("id") for a in t["actions"]]) for t in _triggers(
+    ...     with_stored_ids(new, cur))]
+    [('T1', ['A1', None])]
+    """
+    out = copy.deepcopy(desired)
+    stored = {t.get("name"): t for t in _triggers(current)}
+    for trig in _triggers(out):
+        old = stored.get(trig.get("name"))
+        if old is None or not old.get("id"):
+            continue
+        trig["id"] = old["id"]
+        old_actions = {a.get("name"): a.get("id") for a in old.get("actions", [])}
+        for action in trig.get("actions", []):
+            if old_actions.get(action.get("name")):
+                action["id"] = old_actions[action["name"]]
+            else:
+                action.pop("id", None)  # a new action: let the plugin give it an id
+    return out
+
+
+def monitor_change(desired: dict, current: dict | None) -> tuple[str, str]:
+    """``(action, detail)`` for one monitor: create, update or unchanged, by content hash."""
+    if current is None:
+        return "create", ""
+    want, have = desired["ui_metadata"][HASH_KEY]["content_sha256"], stored_hash(current)
+    if want == have:
+        return "unchanged", ""
+    return "update", f"content hash {(have or 'none')[:12]} -> {want[:12]}"
 
 
 def _find_monitor(client: OpenSearch, name: str) -> tuple[str | None, dict | None]:
@@ -251,15 +331,20 @@ def _find_monitor(client: OpenSearch, name: str) -> tuple[str | None, dict | Non
     return hits[0] if hits else (None, None)
 
 
-def _apply_monitors(client, assets, with_actions: bool, dry_run: bool) -> list[Change]:
+def _apply_monitors(client, assets, with_actions: bool, dry_run: bool,
+                    link_url: str | None = None) -> list[Change]:
     out = []
     for name, monitor in assets.monitors.items():
-        desired = monitor_body(monitor, with_actions)
+        desired = monitor_body(monitor, with_actions, link_url)
         mid, current = _find_monitor(client, name)
-        create = partial(_call, client, "POST", "/_plugins/_alerting/monitors", body=desired)
-        update = partial(_call, client, "PUT", f"/_plugins/_alerting/monitors/{mid}",
-                         body=desired)
-        out.append(_reconcile("monitor", name, desired, current, dry_run, create, update))
+        action, detail = monitor_change(desired, current)
+        if action != "unchanged" and not dry_run:
+            if current is None:
+                _call(client, "POST", "/_plugins/_alerting/monitors", body=desired)
+            else:
+                _call(client, "PUT", f"/_plugins/_alerting/monitors/{mid}",
+                      body=with_stored_ids(desired, current))
+        out.append(Change("monitor", name, action, detail))
     return out
 
 
@@ -270,11 +355,12 @@ def apply_assets(
     retention: str = "30d",
     webhook_url: str | None = None,
     dry_run: bool = False,
+    link_url: str | None = None,
 ) -> list[Change]:
     """Apply templates, then ISM, channel and monitors where their plugins exist.
 
     Returns one :class:`Change` per asset; with ``dry_run`` nothing is written and the
-    changes say what would happen.
+    changes say what would happen. ``link_url`` is the Dashboards address pages link to.
     """
     absent = available_plugins(client)
     changes = _apply_templates(client, assets, dry_run)
@@ -295,5 +381,5 @@ def apply_assets(
     if absent["alerting"]:
         changes += [Change("monitor", n, "skip", absent["alerting"]) for n in assets.monitors]
     else:
-        changes += _apply_monitors(client, assets, with_actions, dry_run)
+        changes += _apply_monitors(client, assets, with_actions, dry_run, link_url)
     return changes

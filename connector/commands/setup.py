@@ -1,6 +1,8 @@
 """``outlier-connector setup``: apply the OpenSearch side as code, and Dashboards saved objects.
 
-Idempotent: a second run reports every asset ``unchanged``. ``--dry-run`` prints what would
+Idempotent: a second run reports every asset ``unchanged`` (monitors by the content hash
+setup stores in their ``ui_metadata``; an update keeps their trigger and action ids, so the
+plugin's active alerts stay active and nothing is paged again). ``--dry-run`` prints what would
 change and writes nothing. Plugin APIs the cluster lacks (Alerting, Notifications, ISM) are
 reported as ``skip`` with the reason; the exit code is 0 unless ``--require-plugins``.
 
@@ -58,6 +60,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="URL of the Notifications webhook channel monitors page through")
     p.add_argument("--dashboards-url", default=env("OUTLIER_DASHBOARDS_URL"),
                    help="OpenSearch Dashboards URL; when set, import the saved objects")
+    p.add_argument("--page-link-url", default=env("OUTLIER_PAGE_LINK_URL"),
+                   help="Dashboards address the pages' query links use, as the reader's "
+                        "browser reaches it (env OUTLIER_PAGE_LINK_URL; default the "
+                        "monitors' own http://127.0.0.1:5601)")
     p.add_argument("--tenant", default=None,
                    help="securitytenant header for the import (e.g. global)")
     p.add_argument("--require-plugins", action="store_true",
@@ -143,7 +149,8 @@ def run(args: argparse.Namespace) -> int:
     prefix = "[dry-run] " if args.dry_run else ""
     try:
         changes = apply_assets(client, assets, retention=args.retention,
-                               webhook_url=args.webhook_url, dry_run=args.dry_run)
+                               webhook_url=args.webhook_url, dry_run=args.dry_run,
+                               link_url=getattr(args, "page_link_url", None))
     except TransportError as exc:
         print(f"setup failed against {args.url}: {exc}", file=sys.stderr)
         return 2

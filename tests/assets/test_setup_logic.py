@@ -10,10 +10,13 @@ from pathlib import Path
 from connector.assets import (
     Change,
     channel_body,
+    content_hash,
     diff_paths,
     ism_body,
     load_assets,
     monitor_body,
+    monitor_change,
+    with_stored_ids,
 )
 from connector.commands import setup
 
@@ -51,7 +54,43 @@ def test_monitor_without_a_channel_keeps_its_triggers_but_no_actions():
     bare = monitor_body(monitor, with_actions=False)
     assert [next(iter(t.values()))["actions"] for t in bare["triggers"]] == [[], []]
     assert all(next(iter(t.values()))["actions"] for t in monitor["triggers"]), "no mutation"
-    assert monitor_body(monitor, with_actions=True) == monitor
+    sent = monitor_body(monitor, with_actions=True)
+    assert {k: v for k, v in sent.items() if k != "ui_metadata"} == monitor
+    assert set(sent["ui_metadata"]) == {"outlier_connector"}
+
+
+def test_monitor_content_hash_tracks_the_body_and_the_link_address():
+    monitor = load_assets(kit.ROOT).monitors["outliers-tolls-window-score"]
+    one = monitor_body(monitor, with_actions=True)
+    assert monitor_change(one, None) == ("create", "")
+    assert monitor_change(monitor_body(monitor, True), one) == ("unchanged", "")
+    linked = monitor_body(monitor, True, link_url="https://dash.example:5601/")
+    assert "https://dash.example:5601/app/" not in json.dumps(monitor), "no mutation"
+    params = [a["message_template"]["params"] for t in linked["triggers"]
+              for a in t["bucket_level_trigger"]["actions"]]
+    assert {p["dashboards_url"] for p in params} == {"https://dash.example:5601"}
+    action, detail = monitor_change(linked, one)
+    assert action == "update" and detail.startswith("content hash ")
+    bare = monitor_body(monitor, with_actions=False)
+    assert monitor_change(bare, one)[0] == "update", "dropping the actions is a change"
+    assert monitor_change(one, {**one, "ui_metadata": {}})[0] == "update", "no stored hash"
+
+
+def test_an_update_keeps_the_stored_trigger_and_action_ids():
+    monitor = monitor_body(load_assets(kit.ROOT).monitors["outliers-tolls-window-score"], True)
+    stored = json.loads(json.dumps(monitor))
+    for n, trig in enumerate(stored["triggers"]):
+        body = trig["bucket_level_trigger"]
+        body["id"] = f"server-trigger-{n}"
+        for action in body["actions"]:
+            action["id"] = f"server-action-{n}"
+    sent = with_stored_ids(monitor, stored)
+    bodies = [t["bucket_level_trigger"] for t in sent["triggers"]]
+    ids = [(b["id"], [a["id"] for a in b["actions"]]) for b in bodies]
+    assert ids == [("server-trigger-0", ["server-action-0"]),
+                   ("server-trigger-1", ["server-action-1"])]
+    assert sent["ui_metadata"] == monitor["ui_metadata"], "the shipped body's hash is kept"
+    assert content_hash(sent) != content_hash(monitor), "the ids are part of what is sent"
 
 
 def test_diff_ignores_server_added_fields_but_sees_changed_and_missing_ones():
