@@ -132,7 +132,8 @@ def tolls_input(
     from generators import tolls
 
     rng = random.Random(seed)
-    for rec in tolls.records(count=count, rate=event_rate, seed=seed, start=start):
+    for rec in tolls.records(count=count, rate=event_rate, seed=seed, start=start,
+                             traffic="even"):
         if rng.random() < malformed:
             yield InputRecord(rec.key, malform_csv(rec.value, rng), rec.id, MALFORMED,
                               rec.timestamp)

@@ -31,7 +31,10 @@ __all__ = [
     "STRENGTHS",
     "GeneratedRecord",
     "ProduceStats",
+    "DailyCurve",
+    "bunched_arrivals",
     "check_args",
+    "poisson",
     "produce",
     "write_labels",
     "write_lines",
@@ -242,3 +245,74 @@ def check_kinds(kinds: Any, known: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown anomaly kind(s) {', '.join(unknown)}; known: {', '.join(known)}")
     return chosen
+
+
+class DailyCurve:
+    """A traffic multiplier over the day: piecewise linear between ``(hour, level)`` points.
+
+    Hours are UTC hours of event time in ``[0, 24]``; the curve wraps at midnight.
+
+    Examples
+    --------
+    >>> curve = DailyCurve(((0, 0.5), (7, 1.0), (8, 2.5), (10, 1.0), (24, 0.5)))
+    >>> [round(curve.at(h * 3600.0), 2) for h in (0, 7, 7.5, 8, 9, 12)]
+    [0.5, 1.0, 1.75, 2.5, 1.75, 0.93]
+    """
+
+    def __init__(self, points: tuple[tuple[float, float], ...]) -> None:
+        hours = [h for h, _ in points]
+        if hours != sorted(hours) or hours[0] != 0 or hours[-1] != 24:
+            raise ValueError(f"curve points must run in order from hour 0 to 24, got {hours}")
+        if any(level < 0 for _, level in points):
+            raise ValueError("curve levels must be >= 0")
+        self.points = points
+
+    def at(self, ts: float) -> float:
+        """The multiplier at epoch seconds ``ts``."""
+        hour = (ts % 86_400.0) / 3600.0
+        for (h0, v0), (h1, v1) in zip(self.points, self.points[1:], strict=False):
+            if h0 <= hour <= h1:
+                return v0 if h1 == h0 else v0 + (v1 - v0) * (hour - h0) / (h1 - h0)
+        return self.points[-1][1]
+
+
+def bunched_arrivals(rng: Any, rate: float, mean_bunch: float) -> int:
+    """Vehicles (or events) in one second arriving in bunches: a Poisson number of bunches,
+    each of a geometric size with mean ``mean_bunch`` (>= 1); ``rate`` is per second.
+
+    Over-dispersed: the variance of a count is about ``2 * mean_bunch - 1`` times its mean.
+
+    >>> import random
+    >>> rng = random.Random(1)
+    >>> xs = [bunched_arrivals(rng, 2.0, 2.0) for _ in range(20_000)]
+    >>> round(sum(xs) / len(xs), 1)
+    2.0
+    """
+    bunches = poisson(rng, rate / mean_bunch)
+    total = 0
+    stop = 1.0 / mean_bunch
+    for _ in range(bunches):
+        size = 1
+        while rng.random() >= stop:
+            size += 1
+        total += size
+    return total
+
+
+def poisson(rng: Any, mean: float) -> int:
+    """A Poisson draw (Knuth's product method for small means, normal beyond 30).
+
+    >>> import random
+    >>> rng = random.Random(2)
+    >>> round(sum(poisson(rng, 3.0) for _ in range(10_000)) / 10_000, 1)
+    3.0
+    """
+    if mean <= 0:
+        return 0
+    if mean > 30:
+        return max(0, round(rng.gauss(mean, mean**0.5)))
+    limit, k, product = pow(2.718281828459045, -mean), 0, rng.random()
+    while product > limit:
+        k += 1
+        product *= rng.random()
+    return k

@@ -1,8 +1,11 @@
 """Toll stations (SCENARIOS.md §2): one CSV line ``date,toll,user`` per vehicle.
 
-About 100 vehicles/s; stations weighted 0.1 each except 35North 0.09 and 35South 0.01
-(normalised), plates uniform. Anomaly kinds, at fixed sizes (``default`` / ``subtle``), each
-lasting 5 ten-second windows from the next window boundary:
+By default the traffic looks like production (:mod:`generators.tolls_traffic`: a daily
+curve with rush hours, bunched arrivals, stations 25x apart, six episode kinds). With
+``traffic="even"``, the original stream: about 100 vehicles/s; stations weighted 0.1 each
+except 35North 0.09 and 35South 0.01 (normalised), plates uniform. Anomaly kinds, at fixed
+sizes (``default`` / ``subtle``), each lasting 5 ten-second windows from the next window
+boundary:
 
 - ``sensor_failure``: one station reports 20 % / 60 % of its traffic (the records it still
   reports carry the label);
@@ -62,23 +65,39 @@ EPISODE_WINDOWS = 5
 
 def records(
     count: int | None = 1000,
-    rate: float = 100.0,
+    rate: float | None = None,
     anomaly_rate: float = 0.00005,
     seed: int = 0,
     strength: str = "default",
     start: float | None = None,
     kinds: Sequence[str] | None = None,
+    traffic: str = "realistic",
 ) -> Iterator[GeneratedRecord]:
     """Yield ``count`` CSV lines (``None`` = forever), event time from ``start`` (now).
 
+    ``traffic="realistic"`` (default): :mod:`generators.tolls_traffic` (daily curve, rush
+    hours, bunched arrivals, volumes 25x apart; ``rate``: vehicles/s of all stations at
+    daytime level, default :data:`~generators.tolls_traffic.DAYTIME_RATE`) with every kind of
+    :data:`~generators.tolls_traffic.KINDS`. ``traffic="even"``: the original stream, one
+    vehicle every ``1 / rate`` s (default 100/s) with the original weights, kinds
+    :data:`KINDS` (the fault suite's fast clock).
+
     Examples
     --------
-    >>> recs = list(records(count=5, seed=1, start=1_800_000_000.0))
+    >>> recs = list(records(count=5, seed=1, start=1_800_000_000.0, traffic="even"))
     >>> recs[0].value
     b'2027-01-15T08:00:00.000Z,Exit66,JQ3QZ5'
     >>> recs[0].key, recs[0].label
     (b'Exit66', None)
     """
+    if traffic == "realistic":
+        from generators import tolls_traffic
+
+        yield from tolls_traffic.records(count, rate, anomaly_rate, seed, strength, start, kinds)
+        return
+    if traffic != "even":
+        raise ValueError(f"traffic must be realistic or even, got {traffic!r}")
+    rate = 100.0 if rate is None else rate
     check_args(count, rate, anomaly_rate, strength)
     chosen = check_kinds(kinds, KINDS)
     size = SIZES[strength]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.errors import ConfigError
+from connector.features.traffic import COMPARING_OPS
 
 __all__ = [
     "Aggregate",
@@ -143,11 +144,14 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
-        compares = a["op"] in ("key_ratio", "key_surprise", "key_deviation", "key_evidence")
+        compares = a["op"] in ("key_ratio", "key_surprise", "key_deviation", "key_evidence",
+                               *COMPARING_OPS)
         if compares and a.get("field") not in [x.name for x in aggs]:
             raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")
-        if a["op"] not in ("count", "key_age", "key_novelty") and not a.get("field"):
+        if a["op"] not in ("count", "key_age", "key_novelty", "key_first") and not a.get("field"):
             raise ConfigError(f"{path}.aggregates[{i}].field", f"is required for op {a['op']}")
+        if a["op"] == "key_shift" and not any(x.op == "count" for x in aggs):
+            raise ConfigError(f"{path}.aggregates[{i}]", "key_shift needs an earlier count")
         clip = None if a.get("clip") is None else float(a["clip"])
         aggs.append(
             Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0)), clip)

@@ -42,7 +42,8 @@ def test_commits_hold_open_windows_and_a_restart_completes_them(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
     topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
-    values = [r.value for r in tolls.records(count=5000, rate=100.0, seed=3, start=START)]
+    values = [r.value for r in tolls.records(count=5000, rate=100.0, seed=3, start=START,
+                                             traffic="even")]
     cfg = load_config(PIPELINE, env={}, topic=topic, index=index, group_id=group,
                       bootstrap=kafka_bootstrap, opensearch_url=opensearch_url)
 

@@ -31,7 +31,9 @@ def test_doctests_and_reproducible(module):
 
 
 def test_tolls_csv_format_and_station_weights():
-    recs = list(tolls.records(count=50_000, anomaly_rate=0.0, seed=1, start=START))
+    recs = list(
+        tolls.records(count=50_000, anomaly_rate=0.0, seed=1, start=START, traffic="even")
+    )
     for r in recs[:200]:
         date, toll, user = r.value.decode().split(",")
         assert datetime.fromisoformat(date).timestamp() == pytest.approx(r.timestamp, abs=1e-3)
@@ -62,6 +64,7 @@ def test_tolls_sensor_failure_reports_a_fraction_for_five_windows(strength, repo
             start=START,
             strength=strength,
             kinds=["sensor_failure"],
+            traffic="even",
         )
     )
     failures = defaultdict(list)
@@ -88,6 +91,7 @@ def test_tolls_diversion_shifts_traffic_to_35south(strength, south):
             start=START,
             strength=strength,
             kinds=["diversion"],
+            traffic="even",
         )
     )
     diverted = [r for r in recs if r.label == "diversion"]
