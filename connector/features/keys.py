@@ -17,14 +17,14 @@ baselines of ``key_ratio`` and ``key_surprise``). The per-key aggregate ops read
   first is usually partial: the key appeared mid-window) and moves by at most
   :data:`SURPRISE_STEP` standard deviations a window, so a three-minute outage or burst does
   not become the key's usual while it lasts;
-- ``key_deviation``: ``key_surprise`` divided by the key's own spread of it (the root of an
-  EWMA of its squares, at least 1): counts that arrive in bunches (traffic lights, batch jobs)
+- ``key_scaled_surprise``: ``key_surprise`` divided by the key's own spread of it (the root
+  of an EWMA of its squares, at least 1): counts that arrive in bunches (traffic lights, batch jobs)
   vary more than a Poisson count, and a busy key would otherwise flag for ordinary bunching.
   Its baseline and spread do not move on a silent window (one a ``missing:`` policy filled),
   so a long silence never becomes the key's usual and its return is not a surge;
 - ``key_evidence``: evidence accumulated over consecutive windows: an EWMA (weight
-  :data:`EVIDENCE_ALPHA`) of an earlier aggregate (usually a ``key_deviation``), divided by
-  its standard deviation for independent standard normal inputs, so it is about standard
+  :data:`EVIDENCE_ALPHA`) of an earlier aggregate (usually a ``key_scaled_surprise``),
+  divided by its standard deviation for independent standard normal inputs, so it is about standard
   normal too while the key is as usual, and a key that stays silent or halved keeps building
   it (-1.7, -3.0, -3.8 ... for a repeated -2.45) instead of being judged window by window.
 
@@ -50,13 +50,15 @@ __all__ = [
     "surprise",
 ]
 
-KEY_OPS = ("key_age", "key_novelty", "key_ratio", "key_surprise", "key_deviation", "key_evidence")
+KEY_OPS = (
+    "key_age", "key_novelty", "key_ratio", "key_surprise", "key_scaled_surprise", "key_evidence"
+)
 MAX_AGE = 60  # key_age saturates: only "new" versus "established" matters to the model
 NEW_WINDOWS = 10  # key_novelty: a new key fades to established over this many windows
 USUAL_ALPHA = 0.1  # weight of the newest window in the key's usual value
 SURPRISE_STEP = 3.0  # key_surprise: the usual moves by at most this many sqrt(usual + 1)
 EVIDENCE_ALPHA = 0.3  # key_evidence: weight of the newest window (about 3 windows of memory)
-SPREAD_CLIP = 3.0  # key_deviation: a window moves the spread as if at most this far out
+SPREAD_CLIP = 3.0  # key_scaled_surprise: a window moves the spread as if at most this far out
 _FLOOR = 0.5  # a usual count of 0 is read as 0.5: a count never seen is not impossible
 
 
@@ -112,8 +114,8 @@ def key_value(
     """The value of key op ``op`` for a window (``value``: the aggregate it compares).
 
     ``frozen`` holds the baselines the window is compared with (taken at its first
-    emission); ``state.usual`` moves on when ``first_emission`` (``key_deviation``'s not
-    when ``silent``: the window was filled for a key without records).
+    emission); ``state.usual`` moves on when ``first_emission`` (``key_scaled_surprise``'s
+    not when ``silent``: the window was filled for a key without records).
 
     Examples
     --------
@@ -131,8 +133,8 @@ def key_value(
     if op == "key_novelty":
         return max(0.0, 1.0 - age / NEW_WINDOWS) if novel else 0.0
     live = state.usual if state is not None else {}
-    if op == "key_deviation":
-        return _deviation(name, value, frozen, live, age, first_emission and not silent)
+    if op == "key_scaled_surprise":
+        return _scaled_surprise(name, value, frozen, live, age, first_emission and not silent)
     if op == "key_evidence":
         return _evidence(name, value, frozen, live, first_emission)
     if op == "key_ratio":
@@ -153,16 +155,16 @@ def key_value(
     return surprise(value, usual)
 
 
-def _deviation(
+def _scaled_surprise(
     name: str, value: float, frozen: dict[str, float], live: dict[str, float], age: int,
     moves: bool,
 ) -> float:
-    """``key_deviation``: the Poisson surprise against the usual, in the key's own spread.
+    """``key_scaled_surprise``: the Poisson surprise against the usual, in the key's spread.
 
     Examples
     --------
     >>> live: dict[str, float] = {}
-    >>> [round(_deviation("n", v, dict(live), live, age, True), 2)
+    >>> [round(_scaled_surprise("n", v, dict(live), live, age, True), 2)
     ...  for age, v in enumerate([4.0, 50.0, 50.0, 70.0, 30.0])]
     [0.0, 0.0, 0.0, 2.67, -2.69]
     >>> round(live["spread:n"], 2)  # the mean square of the surprise, moved by 2.67 and -3.3

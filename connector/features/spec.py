@@ -144,7 +144,7 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
         raise ConfigError(f"{path}.step", "must be > 0 and ≤ size")
     aggs = []
     for i, a in enumerate(raw["aggregates"]):
-        compares = a["op"] in ("key_ratio", "key_surprise", "key_deviation", "key_evidence",
+        compares = a["op"] in ("key_ratio", "key_surprise", "key_scaled_surprise", "key_evidence",
                                *COMPARING_OPS)
         if compares and a.get("field") not in [x.name for x in aggs]:
             raise ConfigError(f"{path}.aggregates[{i}].field", "must name an earlier aggregate")

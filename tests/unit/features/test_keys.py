@@ -97,7 +97,7 @@ def test_key_state_round_trips_and_reads_older_snapshots():
     assert old.talked == 3
 
 
-def test_key_deviation_judges_bunched_counts_in_the_keys_own_spread():
+def test_key_scaled_surprise_judges_bunched_counts_in_the_keys_own_spread():
     import random
 
     rng = random.Random(4)
@@ -105,7 +105,7 @@ def test_key_deviation_judges_bunched_counts_in_the_keys_own_spread():
     bunched = [sum(rng.choice((8, 10, 12)) for _ in range(rng.choice((0, 1, 1, 2, 2, 3))))
                for _ in range(400)]
     raw, _ = run("key_surprise", bunched)
-    scaled, st = run("key_deviation", bunched)
+    scaled, st = run("key_scaled_surprise", bunched)
     beyond = lambda xs: sum(abs(x) > 3.5 for x in xs[100:])  # noqa: E731
     assert beyond(raw) > 60 and beyond(scaled) < 8  # Poisson deviance flags bunching
     assert st.usual["spread:n"] > 4.0
@@ -115,20 +115,20 @@ def test_key_evidence_builds_over_consecutive_windows():
     # issue 18 behaviour 3: a silent quiet key (usual 3 per window) is -2.45 every window by
     # itself; the evidence keeps building while it lasts and fades once the key is back
     values = [3.0] * 30 + [0.0] * 4 + [3.0] * 6
-    dev, st = run("key_deviation", values)
+    dev, st = run("key_scaled_surprise", values)
     assert all(-2.5 < d < -1.5 for d in dev[30:34])  # no single window beyond -2.5
     acc, _ = run("key_evidence", dev)
     assert acc[30] > acc[31] > acc[32] > acc[33] and acc[33] < -3.5
     assert acc[-1] > -1.0
 
 
-def test_key_deviation_baseline_holds_while_the_key_is_silent():
+def test_key_scaled_surprise_baseline_holds_while_the_key_is_silent():
     st = KeyState(0.0, 0.0, {})
     for age in range(30):
-        key_value("key_deviation", "n", 20.0, dict(st.usual), st, age, True, False)
+        key_value("key_scaled_surprise", "n", 20.0, dict(st.usual), st, age, True, False)
     usual = dict(st.usual)
     for age in range(30, 150):  # a 20-minute silence of filled windows
-        z = key_value("key_deviation", "n", 0.0, dict(st.usual), st, age, True, False, True)
+        z = key_value("key_scaled_surprise", "n", 0.0, dict(st.usual), st, age, True, False, True)
     assert st.usual == usual and z < -5.0  # still as far from usual; its return is no surge
-    back = key_value("key_deviation", "n", 20.0, dict(st.usual), st, 150, True, False)
+    back = key_value("key_scaled_surprise", "n", 20.0, dict(st.usual), st, 150, True, False)
     assert abs(back) < 0.5

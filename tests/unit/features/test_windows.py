@@ -345,7 +345,7 @@ def test_a_snapshot_from_before_novelty_and_empty_after_still_restores():
 def test_snapshot_restore_is_exact_with_evidence_and_a_missing_policy():
     aggs = (
         Aggregate("count", "count"),
-        Aggregate("dev", "key_deviation", "count"),
+        Aggregate("dev", "key_scaled_surprise", "count"),
         Aggregate("evidence", "key_evidence", "dev"),
     )
     ws = spec(lateness=5.0, aggs=aggs, emit_empty=True, empty_ttl=20, fill="previous")
