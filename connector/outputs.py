@@ -49,10 +49,24 @@ class KafkaOutputs:
         self.dead_lettered = 0
         self.emitted = 0
 
+    @property
+    def undeliverable(self) -> int:
+        """Outputs too large for their topic even truncated (logged and dropped)."""
+        return sum(getattr(s, "undeliverable", 0) for s in self._sinks())
+
+    @property
+    def truncated(self) -> int:
+        """Outputs sent cut to their first bytes (too large for their topic)."""
+        return sum(getattr(s, "truncated", 0) for s in self._sinks())
+
+    def _sinks(self) -> list[Any]:
+        sinks = (self.errors, self.events[0] if self.events else None)
+        return [s for s in sinks if s is not None]
+
     def interrupt_on(self, stop: threading.Event) -> None:
         """A flush in progress stops waiting for the broker once ``stop`` is set."""
-        for sink in (self.errors, self.events[0] if self.events else None):
-            if sink is not None and hasattr(sink, "interrupt"):
+        for sink in self._sinks():
+            if hasattr(sink, "interrupt"):
                 sink.interrupt = stop
 
     @property

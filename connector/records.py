@@ -173,9 +173,10 @@ class RunStats:
 
     ``records`` were read and scored; ``indexed``/``duplicates`` acknowledged by OpenSearch;
     ``dead_lettered`` delivered to the error topic (or found there already, or only logged
-    without one); ``undeliverable`` could be neither indexed nor dead-lettered (logged, their
-    offsets committed all the same); ``uncommitted`` records' offsets were not committed
-    (a stop while a write kept failing: the next run replays them).
+    without one), ``truncated`` of them cut to their first bytes; ``undeliverable`` could
+    be neither indexed nor dead-lettered (logged, their offsets committed all the same);
+    ``uncommitted`` records' offsets were not committed (a stop while a write kept
+    failing: the next run replays them).
     """
 
     records: int = 0
@@ -183,6 +184,7 @@ class RunStats:
     duplicates: int = 0
     dead_lettered: int = 0
     undeliverable: int = 0
+    truncated: int = 0  # dead letters (or events) sent cut, too large for their topic
     uncommitted: int = 0
     flagged: int = 0
     events: int = 0

@@ -197,6 +197,8 @@ class Runner:
     def _count_outputs(self) -> None:
         self.stats.dead_lettered = self.outputs.dead_lettered
         self.stats.events = self.outputs.emitted
+        self.stats.truncated = self.outputs.truncated
+        self.stats.undeliverable = self.outputs.undeliverable
 
     def _count_retry(self) -> None:
         self.stats.retries += 1
@@ -308,7 +310,8 @@ class Runner:
     def _log_progress(self) -> None:
         s = self.stats
         logger.info(
-            "progress records=%d indexed=%d duplicates=%d dead_lettered=%d flagged=%d "
-            "rate=%.0f/s retries=%d", s.records, s.indexed, s.duplicates, s.dead_lettered,
-            s.flagged, s.rate(), s.retries,
+            "progress records=%d indexed=%d duplicates=%d dead_lettered=%d truncated=%d "
+            "undeliverable=%d flagged=%d rate=%.0f/s retries=%d", s.records, s.indexed,
+            s.duplicates, s.dead_lettered, s.truncated, s.undeliverable, s.flagged, s.rate(),
+            s.retries,
         )

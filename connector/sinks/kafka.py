@@ -15,6 +15,11 @@ Dead letters keep the original bytes and key, and carry headers ``error.reason``
 ``source.topic``, ``source.partition``, ``source.offset`` (and ``error.status`` when
 OpenSearch refused the document, ``window.id`` when the refused document was a window, whose
 source position is then the record that closed it). Events carry the same ``source.*`` headers.
+
+An output too large for the producer's ``message.max.bytes`` or the topic's
+``max.message.bytes`` is sent truncated, with headers saying so (:mod:`connector.sinks.oversize`);
+one that does not fit even then is logged, counted in :attr:`undeliverable` and dropped, so
+it never holds back the other outputs (nor the commit) of its partition.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from confluent_kafka import KafkaException, Producer
 from connector.errors import SinkError
 from connector.records import Origin, Rejection
 from connector.sinks.fence import Fences, fence_key, origin_headers
+from connector.sinks.oversize import is_size_error, shrink
 
 __all__ = ["ErrorTopicSink", "EventSink", "error_headers", "producer_settings"]
 
@@ -92,8 +98,14 @@ class _Message:
     value: bytes | None
     headers: list | None
     origin: Origin | None
-    state: str = "new"  # new -> sent -> done | failed (produced again on the next flush)
+    # new -> sent -> done | failed (produced again on the next flush) | dropped (undeliverable)
+    state: str = "new"
     error: str = ""
+    too_large: bool = False  # its last failure said "message too large"
+    truncated: bool = False  # replaced by its first bytes (connector.sinks.oversize)
+
+    def size(self) -> int:
+        return len(self.value or b"") + len(self.key or b"")
 
     def order(self) -> tuple:
         if self.origin is None:
@@ -128,6 +140,8 @@ class _ProducerSink:
         self.produced = 0
         self.acknowledged = 0  # every delivery the broker confirmed, failed flushes included
         self.skipped = 0  # already in the topic (a replayed record's output)
+        self.truncated = 0  # sent cut to their first bytes (too large for the topic)
+        self.undeliverable = 0  # too large even when cut: logged and dropped
         #: set on a stop request: a flush stops waiting for the broker (within 0.2 s)
         self.interrupt = threading.Event()
 
@@ -149,26 +163,44 @@ class _ProducerSink:
 
     def flush(self) -> int:
         """Produce the queue, in source order, and wait for every delivery (**blocks** up to
-        ``timeout`` s). Returns how many were delivered since the last successful flush."""
+        ``timeout`` s). Returns how many were delivered since the last successful flush.
+
+        An output the broker refused as too large is sent again alone (the broker refuses
+        a whole batch for one large message), then cut (:func:`shrink`), then dropped.
+        """
         if not self._pending:
             return 0
         self._pending.sort(key=_Message.order)
-        for msg in self._pending:
-            if msg.state in ("new", "failed"):
-                self._produce(msg)
         deadline = time.monotonic() + self.timeout
-        while True:  # in slices, so a stop request does not wait out the whole timeout
-            remaining = self.producer.flush(max(0.0, min(0.2, deadline - time.monotonic())))
-            if not remaining or time.monotonic() >= deadline or self.interrupt.is_set():
-                break
+        remaining = self._send([m for m in self._pending if m.state in ("new", "failed")],
+                               deadline)
+        for msg in [m for m in self._pending if m.state == "failed" and m.too_large]:
+            for step in ("alone", "cut", "drop"):
+                if self.interrupt.is_set() or msg.state != "failed" or not msg.too_large:
+                    break
+                if step == "drop":
+                    self._drop(msg)
+                    break
+                if step == "cut" and not self._cut(msg):
+                    continue  # cut already: this failure was the cut one's
+                remaining = self._send([msg], deadline)
         failed = [m for m in self._pending if m.state == "failed"]
-        self._pending = [m for m in self._pending if m.state != "done"]
+        self._pending = [m for m in self._pending if m.state not in ("done", "dropped")]
         if self._pending:
             reason = failed[0].error if failed else f"{remaining} message(s) unsent"
             raise SinkError(f"produce to {self.topic} failed: {reason}")
         count, self._delivered = self._delivered, 0
         self.produced += count
         return count
+
+    def _send(self, messages: list[_Message], deadline: float) -> int:
+        """Produce ``messages`` and wait for their deliveries; returns how many are unsent."""
+        for msg in messages:
+            self._produce(msg)
+        while True:  # in slices, so a stop request does not wait out the whole timeout
+            remaining = self.producer.flush(max(0.0, min(0.2, deadline - time.monotonic())))
+            if not remaining or time.monotonic() >= deadline or self.interrupt.is_set():
+                return remaining
 
     def _produce(self, msg: _Message) -> None:
         def delivered(err: Any, _kmsg: Any) -> None:
@@ -177,7 +209,7 @@ class _ProducerSink:
                 self._delivered += 1
                 self.acknowledged += 1
             else:
-                msg.state, msg.error = "failed", str(err)
+                msg.state, msg.error, msg.too_large = "failed", str(err), is_size_error(err)
                 logger.warning("produce to %s failed error=%s", self.topic, err)
 
         partition = self.fences.partition(msg.origin) if self.fences is not None else None
@@ -191,7 +223,34 @@ class _ProducerSink:
             except BufferError:  # local queue full: let deliveries drain, then retry
                 self.producer.poll(0.1)
             except KafkaException as exc:
-                raise SinkError(f"produce to {self.topic} failed: {exc}") from exc
+                if not is_size_error(exc):
+                    raise SinkError(f"produce to {self.topic} failed: {exc}") from exc
+                # over the producer's own message.max.bytes: cut it, or drop the cut one
+                msg.state, msg.error, msg.too_large = "failed", str(exc), True
+                if not self._cut(msg):
+                    self._drop(msg)
+                    return
+
+    def _cut(self, msg: _Message) -> bool:
+        """Replace an output by its truncated stand-in; ``False`` if it was cut already."""
+        if msg.truncated:
+            return False
+        original = len(msg.value or b"")
+        msg.key, msg.value, msg.headers = shrink(msg.key, msg.value, msg.headers)
+        msg.truncated = True
+        self.truncated += 1
+        logger.warning("output too large for %s: sending its first %d of %d bytes, marked "
+                       "error.truncated origin=%s", self.topic, len(msg.value), original,
+                       msg.origin)
+        return True
+
+    def _drop(self, msg: _Message) -> None:
+        """Give up an output that does not fit even cut: logged, counted, never blocking."""
+        msg.state = "dropped"
+        self.undeliverable += 1
+        logger.error("output undeliverable: too large for %s even truncated (%d bytes), "
+                     "dropped so its partition goes on origin=%s error=%s", self.topic,
+                     msg.size(), msg.origin, msg.error)
 
 
 class ErrorTopicSink(_ProducerSink):
