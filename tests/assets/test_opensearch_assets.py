@@ -127,28 +127,46 @@ def test_monitor_shape_indices_and_fields(path, monitor):
     missing = sorted(f for f in kit.monitor_fields(search["query"]) if f not in types)
     assert not missing, f"{_rel(path)}: fields not in the {scenario} mapping: {missing}"
     aggs = search["query"]["aggregations"]
-    assert "composite_agg" in aggs, f"{_rel(path)}: the composite agg must be named composite_agg"
+    for wrapped in monitor["triggers"]:
+        parent = wrapped["bucket_level_trigger"]["condition"]["parent_bucket_path"]
+        assert "composite" in aggs.get(parent, {}), \
+            f"{_rel(path)}: parent_bucket_path {parent} names no top-level composite agg"
 
 
 @pytest.mark.parametrize("path,monitor", _monitors(), ids=lambda v: getattr(v, "stem", ""))
 def test_monitor_triggers_are_throttled_and_their_messages_say_enough(path, monitor):
-    bucket_aggs = monitor["inputs"][0]["search"]["query"]["aggregations"]["composite_agg"]
+    """Per-alert pages read what the plugin passes: ``bucket_keys`` of the alert, and values
+    from ``ctx.results`` (the search response), whose composite agg keeps only the buckets
+    that page (a ``pages_only`` bucket_selector with the trigger's own condition)."""
+    aggs = monitor["inputs"][0]["search"]["query"]["aggregations"]
     for wrapped in monitor["triggers"]:
         trig = wrapped["bucket_level_trigger"]
         cond = trig["condition"]
-        assert cond["parent_bucket_path"] == "composite_agg"
+        parent = aggs[cond["parent_bucket_path"]]
+        assert trig["id"] == trig["name"], "stable trigger ids: an update keeps active alerts"
+        selector = parent["aggregations"]["pages_only"]["bucket_selector"]
+        assert selector["buckets_path"] == cond["buckets_path"]
+        assert selector["script"] == cond["script"]["source"]
         for var, bpath in cond["buckets_path"].items():
             head = bpath.split(">")[0]
-            assert bpath == "_count" or head in bucket_aggs["aggregations"], \
+            assert bpath == "_count" or head in parent["aggregations"], \
                 f"{_rel(path)}: buckets_path {var}={bpath} names no sub-aggregation"
             assert f"params.{var}" in cond["script"]["source"]
         assert trig["actions"], f"{_rel(path)}: trigger {trig['name']} has no action"
         for action in trig["actions"]:
+            assert action["id"] == f"{trig['name']}-{action['name']}"
             assert action["destination_id"] == "outliers-webhook"
             assert action["throttle_enabled"] and action["throttle"]["value"] > 0
+            scope = action["action_execution_policy"]["action_execution_scope"]["per_alert"]
+            assert scope["actionable_alerts"] == ["NEW", "DEDUPED", "COMPLETED"]
             message = action["message_template"]["source"]
-            for word in ("bucket.key.", "score=", "threshold", "see: index"):
+            loop = f"{{{{#ctx.results.0.aggregations.{cond['parent_bucket_path']}.buckets}}}}"
+            for word in ("{{bucket_keys}}", loop, "score=", "threshold", "query (KQL",
+                         "link: {{dashboards_url}}/app/discover#/view/", "{{#ctx.newAlerts}}",
+                         "{{#ctx.dedupedAlerts}}", "{{#ctx.completedAlerts}}"):
                 assert word in message, f"{_rel(path)}: message lacks {word!r}"
+            assert "agg_alert_content" not in message, "asTemplateArg() does not pass it"
+            assert action["message_template"]["params"]["dashboards_url"].startswith("http")
 
 
 def test_tolls_pages_drop_and_surge_separately_at_2_5():

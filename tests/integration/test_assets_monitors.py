@@ -1,26 +1,35 @@
-"""Monitor dry-run on the real painless and mustache engines.
+"""Each monitor's run on the real OpenSearch, its pages built by the Alerting plugin's own code.
 
-The local OpenSearch has no Alerting or Notifications plugin, so this proves what can be
-proven on the real server, step by step as Alerting does it for a bucket-level monitor:
+The local OpenSearch has no Alerting plugin, so a bucket-level run is assembled from real
+parts, step by step as the plugin does it:
 
 1. render the monitor's search input with mustache (``_render/template``, ``period_end``);
-2. run it with ``_search`` against an index filled through the scenario's templates;
-3. evaluate each trigger's condition per composite bucket with painless
+2. run it with ``_search`` on an index filled through the scenario's templates;
+3. evaluate each trigger's condition per bucket of its ``parent_bucket_path`` with painless
    (``_scripts/painless/_execute``, the ``buckets_path`` values as params; a missing value
-   skips the bucket, as the default ``gap_policy: skip`` does);
-4. render each action's message with mustache, with the alert context Alerting builds
-   (``ctx.newAlerts[].bucket_keys`` and ``agg_alert_content.bucket``);
-5. POST it to a real ``http.server`` on 127.0.0.1 and check the key and the score.
+   skips the bucket, as ``gap_policy: skip`` does);
+4. hand the monitor, the search response and the fired buckets to the Alerting harness
+   (``tests/alerting_harness``): common-utils' own Monitor parser and Alert objects, their
+   ``asTemplateArg()``, the per-alert context of BucketLevelMonitorRunner, and the real
+   mustache engine render every page for NEW, DEDUPED and COMPLETED alerts, and flag any
+   variable a template reads that the plugin does not pass;
+5. POST each page to a real ``http.server`` on 127.0.0.1.
 
-It does not prove the Alerting scheduler, alert state, deduplication or throttling.
+Not proven here: the plugin's scheduler, alert storage, throttling, and its BucketSelectorExt
+(step 3 evaluates the same condition with the same painless engine instead).
+
+``OUTLIER_WRITE_ALERT_EXAMPLES=1`` rewrites the example pages in ``opensearch/README.md``
+from this test's output; without it the test checks that README still shows them.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
+import sys
 import threading
-import time
 import urllib.request
 import uuid
 from datetime import UTC, datetime
@@ -30,12 +39,29 @@ from pathlib import Path
 import pytest
 from opensearchpy import helpers
 
-_kit_path = Path(__file__).resolve().parents[1] / "assets" / "_kit.py"
-_spec = importlib.util.spec_from_file_location("assets_kit", _kit_path)
-kit = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(kit)
+from connector.assets import load_assets, monitor_body
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+TESTS = Path(__file__).resolve().parents[1]
+kit = _load("assets_kit", TESTS / "assets" / "_kit.py")
+harness_module = _load("alerting_harness", TESTS / "alerting_harness" / "harness.py")
 
 pytestmark = pytest.mark.integration
+
+# a fixed period end, so the pages (times, scores) are the same on every run
+PERIOD_END_MS = int(datetime(2026, 11, 22, 10, 5, tzinfo=UTC).timestamp() * 1000)
+README = kit.ROOT / "opensearch" / "README.md"
+EXAMPLES_BEGIN = ("<!-- alert examples: begin "
+                  "(written by tests/integration/test_assets_monitors.py) -->")
+EXAMPLES_END = "<!-- alert examples: end -->"
 
 # the keys whose documents carry the injected anomaly, per trigger
 EXPECTED = {
@@ -44,6 +70,24 @@ EXPECTED = {
     "reviews": {"outliers-reviews-grade": {"ur-spam"}},
     "sensors": {"outliers-sensors-grade": {"42"}},
     "flowlogs": {"outliers-flowlogs-grade": {"checkout,payments"}},
+}
+# per scenario, the alert whose NEW and DEDUPED pages are checked word for word, and text
+# they must carry: the key, the value, the score and the threshold (the link: every page).
+# Scores print as the float field stores them (3.6 -> 3.5999999046325684).
+PAGE_TEXT = {
+    "gameday": ("outliers-gameday-flagged", ["INFO"], [
+        "log_level=INFO flagged=2 (threshold 5) max_grade=0.97", "(threshold 0.95)",
+        "score=3.59", "max_response_time=9.0"]),
+    "tolls": ("outliers-tolls-drop", ["Exit79"], [
+        "toll=Exit79 drop count=2.0 expected=11.5 score=3.09", "threshold=2.5"]),
+    "reviews": ("outliers-reviews-grade", ["ur-spam"], [
+        "reviewer=ur-spam", "grade=0.97", "(threshold 0.9)", "score=3.59", "count=6.0"]),
+    "sensors": ("outliers-sensors-grade", ["42"], [
+        "sensor_id=42", "grade=0.97", "(threshold 0.9)", "score=3.59",
+        "current_temperature=141.0"]),
+    "flowlogs": ("outliers-flowlogs-grade", ["checkout", "payments"], [
+        "src_service=checkout dst_service=payments", "grade=0.97", "(threshold 0.9)",
+        "score=3.59", "flows=0.0"]),
 }
 
 
@@ -127,10 +171,9 @@ def receiver():
     server.server_close()
 
 
-def _render(client, source: str, params: dict) -> dict:
-    out = client.transport.perform_request(
-        "POST", "/_render/template", body={"source": source, "params": params})
-    return out["template_output"]
+@pytest.fixture(scope="module")
+def harness():
+    return harness_module.build()
 
 
 def _painless(client, source: str, params: dict) -> bool:
@@ -149,48 +192,29 @@ def _bucket_value(bucket: dict, path: str):
     return node.get("value") if isinstance(node, dict) else None
 
 
-def dry_run(client, monitor: dict, index: str, period_end_ms: int, webhook: str,
-            alerts_out: list | None = None) -> dict:
-    """Run one monitor once; returns trigger name -> set of bucket keys it fired for.
+def search(client, monitor: dict, index: str, period_end_ms: int) -> dict:
+    """The monitor's search input, rendered as the plugin renders it, run on ``index``."""
+    source = json.dumps(monitor["inputs"][0]["search"]["query"])
+    rendered = client.transport.perform_request(
+        "POST", "/_render/template", body={"source": source, "params": {
+            "period_end": period_end_ms, "period_start": period_end_ms - 60_000}})
+    return client.search(index=index, body=rendered["template_output"])
 
-    Every alert context built is appended to ``alerts_out`` when given.
-    """
-    search = monitor["inputs"][0]["search"]
-    query = _render(client, json.dumps(search["query"]),
-                    {"period_end": period_end_ms, "period_start": period_end_ms - 60_000})
-    response = client.search(index=index, body=query)
-    buckets = response["aggregations"]["composite_agg"]["buckets"]
-    fired: dict[str, set[str]] = {}
+
+def fired_buckets(client, monitor: dict, response: dict) -> dict[str, list[int]]:
+    """Trigger name -> indices of the buckets of its parent agg whose condition holds."""
+    fired: dict[str, list[int]] = {}
     for wrapped in monitor["triggers"]:
         trig = wrapped["bucket_level_trigger"]
         cond = trig["condition"]
-        alerts = []
-        for bucket in buckets:
+        buckets = response["aggregations"][cond["parent_bucket_path"]]["buckets"]
+        fired[trig["name"]] = []
+        for i, bucket in enumerate(buckets):
             params = {v: _bucket_value(bucket, p) for v, p in cond["buckets_path"].items()}
             if any(v is None for v in params.values()):
                 continue  # gap_policy skip
             if _painless(client, cond["script"]["source"], params):
-                keys = [str(v) for v in bucket["key"].values()]
-                alerts.append({"bucket_keys": ",".join(keys), "agg_alert_content": {
-                    "parent_bucket_path": "composite_agg", "bucket_keys": keys,
-                    "bucket": bucket}})
-        fired[trig["name"]] = {a["bucket_keys"] for a in alerts}
-        if alerts_out is not None:
-            alerts_out.extend((trig, a) for a in alerts)
-        if not alerts:
-            continue
-        ctx = {"monitor": {"name": monitor["name"]},
-               "trigger": {"name": trig["name"], "severity": trig["severity"]},
-               "periodStart": _iso(period_end_ms / 1000 - 60), "periodEnd":
-               _iso(period_end_ms / 1000), "newAlerts": alerts, "dedupedAlerts": [],
-               "completedAlerts": []}
-        for action in trig["actions"]:
-            message = _render(client, json.dumps({"m": action["message_template"]["source"]}),
-                              {"ctx": ctx})["m"]
-            req = urllib.request.Request(webhook, data=message.encode(), method="POST",
-                                         headers={"Content-Type": "text/plain; charset=utf-8"})
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local receiver
-                assert resp.status == 200
+                fired[trig["name"]].append(i)
     return fired
 
 
@@ -214,50 +238,121 @@ def scenario_index(opensearch):
 
 
 def _monitor(scenario: str) -> dict:
-    return kit.load_json(kit.ROOT / "opensearch" / "monitors" / f"{scenario}.json")["monitor"]
+    """The monitor as setup sends it (with actions: a channel exists)."""
+    (monitor,) = [m for n, m in load_assets(kit.ROOT, [scenario]).monitors.items()]
+    return monitor_body(monitor, with_actions=True)
+
+
+def run_pages(opensearch, harness, scenario_index, scenario: str) -> tuple[list, dict, dict]:
+    """Pages of one run on anomalous data (COMPLETED: the next run, on normal data only)."""
+    now = PERIOD_END_MS / 1000
+    monitor = _monitor(scenario)
+    busy = scenario_index(scenario, anomalous_docs(scenario, now))
+    quiet = scenario_index(scenario, normal_docs(scenario, now))
+    response = search(opensearch, monitor, busy, PERIOD_END_MS)
+    later = search(opensearch, monitor, quiet, PERIOD_END_MS + 60_000)
+    fired = fired_buckets(opensearch, monitor, response)
+    out = harness.run({"runs": [{
+        "monitor": json.dumps(monitor), "period_start_ms": PERIOD_END_MS - 60_000,
+        "period_end_ms": PERIOD_END_MS, "results": response, "later_results": later,
+        "fired": fired}]})
+    return out["pages"], response, fired
 
 
 @pytest.mark.parametrize("scenario", kit.SCENARIOS)
-def test_monitor_fires_on_injected_anomalies_and_the_message_names_key_and_score(
-    opensearch, scenario_index, receiver, scenario
-):
+def test_pages_name_key_value_score_threshold_and_link_for_new_deduped_completed(
+        opensearch, harness, scenario_index, receiver, scenario):
     webhook, bodies = receiver
-    now = time.time()
-    index = scenario_index(scenario, anomalous_docs(scenario, now))
-    alerts: list = []
-    fired = dry_run(opensearch, _monitor(scenario), index, int(now * 1000), webhook, alerts)
-    assert fired == EXPECTED[scenario]
-    assert len(bodies) == sum(1 for keys in fired.values() if keys)
-    text = "\n".join(bodies)
-    assert all("threshold" in b and "see: index outliers-" in b for b in bodies), bodies
-    for trig, alert in alerts:
-        bucket = alert["agg_alert_content"]["bucket"]
-        line = next((ln for ln in text.splitlines()
-                     if all(f"={k}" in ln for k in bucket["key"].values())), None)
-        assert line is not None, f"{trig['name']}: no line names {bucket['key']}: {text}"
-        scores = [v["max_score"]["value"] for v in bucket.values()
-                  if isinstance(v, dict) and "max_score" in v and v["max_score"]["value"]]
-        scores.append(bucket.get("max_score", {}).get("value"))
-        assert any(s is not None and f"score={s!r}" in line for s in scores), line
+    pages, response, fired = run_pages(opensearch, harness, scenario_index, scenario)
+    monitor = _monitor(scenario)
+    keys = {name: {",".join(str(v) for v in response["aggregations"][
+        t["bucket_level_trigger"]["condition"]["parent_bucket_path"]]["buckets"][i][
+        "key"].values()) for i in fired[name]}
+        for t in monitor["triggers"] for name in [t["bucket_level_trigger"]["name"]]}
+    assert keys == EXPECTED[scenario]
+    # the pages_only selector leaves exactly the paging buckets in ctx.results
+    for wrapped in monitor["triggers"]:
+        trig = wrapped["bucket_level_trigger"]
+        parent = response["aggregations"][trig["condition"]["parent_bucket_path"]]
+        assert len(parent["buckets"]) == len(fired[trig["name"]])
+    alerts = sum(len(v) for v in fired.values())
+    assert len(pages) == 3 * alerts, [(p["trigger"], p["category"]) for p in pages]
+    for page in pages:
+        where = f"{page['trigger']} {page['category']} {page['bucket_keys']}"
+        assert page["missing"] == [], f"{where}: reads what the plugin does not pass"
+        assert page["nulls"] == [], f"{where}: prints empty values {page['nulls']}"
+        key_text = f"={','.join(page['bucket_keys'])}"
+        assert key_text in page["message"], f"{where}: {page['message']}"
+        if page["category"] == "COMPLETED":
+            assert "RESOLVED" in page["message"] and "- none" in page["message"], where
+            continue
+        head = "NEW:" if page["category"] == "NEW" else "STILL ACTIVE:"
+        assert head in page["message"], where
+        assert f"link: http://127.0.0.1:5601/app/discover#/view/outliers-{scenario}-" \
+               "search-outliers?" in page["message"], where
+        assert "query (KQL on outliers-" in page["message"], where
+    trigger, key, expected_text = PAGE_TEXT[scenario]
+    for category in ("NEW", "DEDUPED"):
+        page = next(p for p in pages if p["trigger"] == trigger
+                    and p["category"] == category and p["bucket_keys"] == key)
+        for text in expected_text:
+            assert text in page["message"], f"{category} lacks {text!r}:\n{page['message']}"
+    for page in pages:  # the webhook channel POSTs the message as text/plain
+        req = urllib.request.Request(webhook, data=page["message"].encode(), method="POST",
+                                     headers={"Content-Type": "text/plain; charset=utf-8"})
+        with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - local receiver
+            assert resp.status == 200
+    assert bodies == [p["message"] for p in pages]
 
 
-def test_tolls_drop_and_surge_messages_say_which(opensearch, scenario_index, receiver):
-    webhook, bodies = receiver
-    now = time.time()
-    index = scenario_index("tolls", anomalous_docs("tolls", now))
-    dry_run(opensearch, _monitor("tolls"), index, int(now * 1000), webhook)
-    drop = next(b for b in bodies if "toll=Exit79" in b)
-    surge = next(b for b in bodies if "toll=35South" in b)
-    assert "drop count=2.0 score=3.09" in drop and "expected=11.5" in drop, drop
-    assert "surge count=40.0 score=4.19" in surge, surge  # outlier.score is a float field
+def test_tolls_drop_and_surge_pages_say_which(opensearch, harness, scenario_index):
+    pages, _, _ = run_pages(opensearch, harness, scenario_index, "tolls")
+    new = {p["trigger"]: p["message"] for p in pages if p["category"] == "NEW"}
+    assert "traffic drop" in new["outliers-tolls-drop"]
+    assert "toll=Exit79 drop count=2.0" in new["outliers-tolls-drop"]
+    assert "35South" not in new["outliers-tolls-drop"], "the drop page lists drops only"
+    assert "toll=35South surge count=40.0" in new["outliers-tolls-surge"]
+    assert "score=4.19" in new["outliers-tolls-surge"]  # outlier.score is a float field
+    assert "Exit79" not in new["outliers-tolls-surge"]
 
 
 @pytest.mark.parametrize("scenario", kit.SCENARIOS)
-def test_monitor_stays_quiet_on_normal_only_data(opensearch, scenario_index, receiver,
-                                                 scenario):
-    webhook, bodies = receiver
-    now = time.time()
-    index = scenario_index(scenario, normal_docs(scenario, now))
-    fired = dry_run(opensearch, _monitor(scenario), index, int(now * 1000), webhook)
-    assert all(not keys for keys in fired.values()), fired
-    assert bodies == []
+def test_monitor_stays_quiet_on_normal_only_data(opensearch, scenario_index, scenario):
+    monitor = _monitor(scenario)
+    index = scenario_index(scenario, normal_docs(scenario, PERIOD_END_MS / 1000))
+    response = search(opensearch, monitor, index, PERIOD_END_MS)
+    fired = fired_buckets(opensearch, monitor, response)
+    assert all(not indices for indices in fired.values()), fired
+    for wrapped in monitor["triggers"]:
+        parent = wrapped["bucket_level_trigger"]["condition"]["parent_bucket_path"]
+        assert response["aggregations"][parent]["buckets"] == []
+
+
+def _examples_block(pages_by_scenario: dict[str, list]) -> str:
+    """A NEW page per scenario, then the DEDUPED and COMPLETED pages of the tolls drop."""
+    shown = [(s, "NEW") for s in pages_by_scenario] + [("tolls", "DEDUPED"),
+                                                       ("tolls", "COMPLETED")]
+    parts = [EXAMPLES_BEGIN, ""]
+    for scenario, category in shown:
+        trigger, key, _ = PAGE_TEXT[scenario]
+        page = next(p for p in pages_by_scenario[scenario] if p["trigger"] == trigger
+                    and p["category"] == category and p["bucket_keys"] == key)
+        parts += [f"**{scenario}**, `{trigger}`, {category} alert "
+                  f"(subject: {page['subject']}):", "", "```text",
+                  page["message"].rstrip("\n"), "```", ""]
+    parts.append(EXAMPLES_END)
+    return "\n".join(parts)
+
+
+def test_readme_shows_the_pages_this_test_renders(opensearch, harness, scenario_index):
+    pages = {s: run_pages(opensearch, harness, scenario_index, s)[0] for s in kit.SCENARIOS}
+    block = _examples_block(pages)
+    text = README.read_text()
+    pattern = re.compile(re.escape(EXAMPLES_BEGIN) + r".*?" + re.escape(EXAMPLES_END), re.S)
+    if os.environ.get("OUTLIER_WRITE_ALERT_EXAMPLES") == "1":
+        README.write_text(pattern.sub(lambda _: block, text))
+        text = README.read_text()
+    found = pattern.search(text)
+    assert found, f"{README} lacks the alert examples block"
+    assert found[0] == block, ("opensearch/README.md's example pages differ from what the "
+                               "monitors render; rerun with OUTLIER_WRITE_ALERT_EXAMPLES=1")

@@ -17,7 +17,6 @@ import org.opensearch.commons.alerting.model.DocumentLevelTrigger;
 import org.opensearch.commons.alerting.model.Monitor;
 import org.opensearch.commons.alerting.model.QueryLevelTrigger;
 import org.opensearch.commons.alerting.model.SearchInput;
-import org.opensearch.commons.alerting.model.Trigger;
 import org.opensearch.commons.alerting.model.Workflow;
 import org.opensearch.commons.notifications.action.CreateNotificationConfigRequest;
 import org.opensearch.core.common.bytes.BytesReference;
@@ -62,20 +61,12 @@ final class PluginParsers {
 
     /**
      * A monitor as the REST create/update handler reads its body (RestIndexMonitorAction:
-     * {@code Monitor.parse(xcp, id)} after the opening brace), plus the handler's check that
-     * a bucket-level monitor holds only bucket-level triggers.
+     * {@code Monitor.parse(xcp, id)} after the opening brace). Monitor's own constructor
+     * rejects triggers of another monitor type.
      */
     Monitor parseMonitor(String json) throws IOException {
         try (XContentParser xcp = parser(json)) {
-            Monitor monitor = Monitor.Companion.parse(xcp, Monitor.NO_ID);
-            for (Trigger trigger : monitor.getTriggers()) {
-                boolean bucketMonitor = monitor.getMonitorType().equals("bucket_level_monitor");
-                if (bucketMonitor != (trigger instanceof BucketLevelTrigger)) {
-                    throw new IllegalArgumentException("trigger " + trigger.getName()
-                        + " does not match monitor type " + monitor.getMonitorType());
-                }
-            }
-            return monitor;
+            return Monitor.Companion.parse(xcp, Monitor.NO_ID);
         }
     }
 
