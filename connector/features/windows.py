@@ -38,6 +38,7 @@ from connector.features.aggregates import Accumulator, make_accumulator
 from connector.features.extract import get_field
 from connector.features.keys import KEY_OPS, NEW_WINDOWS, KeyState, key_value
 from connector.features.spec import Aggregate, WindowSpec
+from connector.features.traffic import TRAFFIC_OPS, traffic_value
 from connector.features.window_snapshot import dump, load
 
 __all__ = ["Position", "Window", "WindowAggregator"]
@@ -110,6 +111,7 @@ class WindowAggregator:
         self.spec = spec
         self.names = list(features or spec.features or [a.name for a in spec.aggregates])
         self._ops = {a.name: a for a in spec.aggregates}
+        self._count = next((a.name for a in spec.aggregates if a.op == "count"), None)
         missing = [n for n in self.names if n not in self._ops]
         if missing:
             raise ValueError(f"features not produced by the window: {', '.join(missing)}")
@@ -254,7 +256,12 @@ class WindowAggregator:
         )
         values: dict[str, float] = {}
         for a, acc in zip(self.spec.aggregates, win.accs, strict=True):
-            if a.op in KEY_OPS:
+            if a.op in TRAFFIC_OPS:
+                values[a.name] = traffic_value(
+                    a, values, win.usual or {}, seen.usual if seen is not None else {},
+                    age=win.age, start=win.start, size=self.spec.size, step=self.spec.step,
+                    first_emission=first_emission, novel=novel, count_name=self._count)
+            elif a.op in KEY_OPS:
                 compared = values.get(a.field or "", 0.0)
                 values[a.name] = key_value(a.op, a.field or "", compared, win.usual or {},
                                            seen, win.age, first_emission, novel, filled)
