@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from faults.inputs import InputRecord
+from faults.producing import Producing  # the suite's input producer (re-exported)
 
 __all__ = ["Producing", "create_index", "create_topics", "read_documents", "read_origins",
            "read_windows", "wait_committed"]
@@ -79,59 +78,6 @@ def wait_committed(bootstrap: str, group: str, topic: str, timeout: float,
     finally:
         consumer.close()
     return left
-
-
-class Producing:
-    """Produce the input at ``rate`` records/s in a thread, noting where each record landed.
-
-    ``expected`` maps ``(partition, offset)`` to ``(identity, fate)`` once delivered. The
-    producer is idempotent, so a broker restart cannot duplicate the input itself.
-    """
-
-    def __init__(self, bootstrap: str, topic: str, records: list[InputRecord],
-                 rate: float) -> None:
-        self.bootstrap, self.topic, self.records, self.rate = bootstrap, topic, records, rate
-        self.expected: dict[Pos, tuple[str, str]] = {}
-        self.failed: list[str] = []
-        self._thread = threading.Thread(target=self._run, name="producing", daemon=True)
-
-    def start(self) -> Producing:
-        self._thread.start()
-        return self
-
-    def join(self, timeout: float | None = None) -> None:
-        self._thread.join(timeout)
-
-    @property
-    def done(self) -> bool:
-        return not self._thread.is_alive()
-
-    def _run(self) -> None:
-        from confluent_kafka import Producer
-
-        producer = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True,
-                             "linger.ms": 10, "delivery.timeout.ms": 300_000})
-        began = time.monotonic()
-        for i, rec in enumerate(self.records):
-            def delivered(err: Any, msg: Any, rec: InputRecord = rec) -> None:
-                if err is not None:
-                    self.failed.append(f"{rec.ident}: {err}")
-                else:
-                    self.expected[(msg.partition(), msg.offset())] = (rec.ident, rec.fate)
-
-            while True:
-                try:
-                    producer.produce(self.topic, rec.value, rec.key, on_delivery=delivered)
-                    break
-                except BufferError:  # local queue full (a broker restart): let it drain
-                    producer.poll(0.5)
-            producer.poll(0)
-            ahead = began + (i + 1) / self.rate - time.monotonic()
-            if ahead > 0:
-                time.sleep(ahead)
-        left = producer.flush(300)
-        if left:
-            self.failed.append(f"{left} records not delivered")
 
 
 def read_documents(client: Any, index: str) -> dict[Pos, tuple[str, float | None]]:

@@ -17,8 +17,11 @@ SIGKILL or a rebalance is not dead-lettered again, and ``repeated`` must be 0.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import re
+import shlex
+import subprocess
 import threading
 import time
 import uuid
@@ -117,10 +120,24 @@ def _kill_running(worker: Worker, lock: threading.Lock) -> str:
                 f"replayed={replayed}")
 
 
-def _restart_kafka() -> str:
-    from provision import stack
+#: A shell command restarting the broker the suite runs against, when that broker is not
+#: the local stack's (e.g. a private one, so a shared stack is never restarted).
+RESTART_COMMAND = "OUTLIER_FAULTS_KAFKA_RESTART"
+
+
+def _restart_kafka(bootstrap: str) -> str:
+    """Restart the suite's broker: by :data:`RESTART_COMMAND` when set, else the local
+    stack's broker, and only when the suite runs against it."""
+    from provision import kafka, stack
     from provision.procs import stop
 
+    command = os.environ.get(RESTART_COMMAND)
+    if command:
+        proc = subprocess.run(shlex.split(command), capture_output=True, text=True,
+                              timeout=300, check=False)
+        return f"restarted by ${RESTART_COMMAND} (exit {proc.returncode})"
+    if bootstrap != kafka.BOOTSTRAP:
+        return f"skipped: {bootstrap} is not the local stack's broker (set ${RESTART_COMMAND})"
     pid = stack.running_pid(stack.default_layout(), "kafka")
     if pid is None:
         return "skipped: the broker is not the local stack's"
@@ -173,7 +190,7 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
                             f"SIGTERM, exit {b.stop()}"),
         "cut opensearch": lambda: proxy.cut() or "proxy cut",
         "restore opensearch": lambda: proxy.restore() or "proxy restored",
-        "restart kafka": _restart_kafka,
+        "restart kafka": lambda: _restart_kafka(servers.kafka_bootstrap),
     }
     try:
         producing = Producing(servers.kafka_bootstrap, topic, records, opts.rate).start()
@@ -203,7 +220,9 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
         verdicts = scenario.verdicts(records, producing.expected, where)
         figures = checkpoint_figures([s for w in (a, b) for s in w.summaries()])
         figures.update(assignment_figures([p for w in (a, b) for p in w.logs()]))
-        figures.update(workdir=str(work), input_failed=producing.failed)
+        figures.update(workdir=str(work), input_failed=producing.failed,
+                       input_repeated=producing.repeated, input_resent=producing.resent,
+                       input_producers=producing.producers)
         return SuiteResult(verdicts, log, figures)
     finally:
         for w in (a, b):

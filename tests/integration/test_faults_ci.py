@@ -25,6 +25,10 @@ def _check(opts: SuiteOptions, servers) -> None:
     table = format_table(result.verdicts)
     print("\n".join(result.events), table, result.checkpoint, sep="\n")
     ref, run = result.verdicts["reference"], result.verdicts["faulted"]
+    # the input itself is exact (faults.producing), so a failure below is the connector's
+    figures = result.checkpoint
+    assert figures["input_failed"] == [] and figures["input_repeated"] == 0, figures
+    assert ref.records_in == opts.records, table
     assert ref.lost == 0 and ref.missing_errors == 0 and ref.unexpected_errors == 0, table
     assert ref.miscounted == 0 and ref.repeated == 0, table
     assert run.records_in == opts.records, table
