@@ -18,6 +18,7 @@ Tests load this file by path (``tests`` is not a package)::
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import shutil
@@ -102,24 +103,33 @@ def build() -> Harness:
     root = default_layout().cache / "alerting-harness"
     work = root / _digest(home)
     jars_dir, classes = work / "jars", work / "classes"
-    if not (work / ".complete").exists():
-        shutil.rmtree(work, ignore_errors=True)
-        arts = [maven.Artifact.parse(c) for c in versions.ALERTING_HARNESS_RUNTIME_ARTIFACTS]
-        maven.copy_dependencies(arts, root / "pom-runtime", jars_dir)
-        ecj_dir = work / "ecj"
-        maven.copy_dependencies([maven.Artifact.parse(versions.ECJ_ARTIFACT)],
-                                root / "pom-ecj", ecj_dir, transitive=False)
-        compile_cp = ":".join(str(p) for p in [*sorted(jars_dir.glob("*.jar")),
-                                               *distribution_jars(home)])
-        sources = [str(p) for p in sorted(SOURCES.rglob("*.java"))]
-        (ecj,) = ecj_dir.glob("ecj-*.jar")
-        proc = subprocess.run(
-            [str(java()), "-jar", str(ecj), "-21", "-nowarn", "-encoding", "UTF-8",
-             "-cp", compile_cp, "-d", str(classes), *sources],
-            capture_output=True, text=True, check=False)
-        if proc.returncode != 0 or "ERROR in" in proc.stdout + proc.stderr:
-            raise RuntimeError(f"compiling the alerting harness failed:\n"
-                               f"{(proc.stdout + proc.stderr)[-4000:]}")
-        (work / ".complete").write_text(_digest(home))
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "build.lock", "w") as lock:  # another test session may be building
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (work / ".complete").exists():
+            _compile(home, root, work)
     classpath = (classes, *sorted(jars_dir.glob("*.jar")), *distribution_jars(home))
     return Harness(classpath, time.monotonic() - started)
+
+
+def _compile(home: Path, root: Path, work: Path) -> None:
+    """Fetch the jars and compile the sources into ``work`` (marked complete when done)."""
+    jars_dir, classes = work / "jars", work / "classes"
+    shutil.rmtree(work, ignore_errors=True)
+    arts = [maven.Artifact.parse(c) for c in versions.ALERTING_HARNESS_RUNTIME_ARTIFACTS]
+    maven.copy_dependencies(arts, root / "pom-runtime", jars_dir)
+    ecj_dir = work / "ecj"
+    maven.copy_dependencies([maven.Artifact.parse(versions.ECJ_ARTIFACT)],
+                            root / "pom-ecj", ecj_dir, transitive=False)
+    compile_cp = ":".join(str(p) for p in [*sorted(jars_dir.glob("*.jar")),
+                                           *distribution_jars(home)])
+    sources = [str(p) for p in sorted(SOURCES.rglob("*.java"))]
+    (ecj,) = ecj_dir.glob("ecj-*.jar")
+    proc = subprocess.run(
+        [str(java()), "-jar", str(ecj), "-21", "-nowarn", "-encoding", "UTF-8",
+         "-cp", compile_cp, "-d", str(classes), *sources],
+        capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or "ERROR in" in proc.stdout + proc.stderr:
+        raise RuntimeError(f"compiling the alerting harness failed:\n"
+                           f"{(proc.stdout + proc.stderr)[-4000:]}")
+    (work / ".complete").write_text(_digest(home))

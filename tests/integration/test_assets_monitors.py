@@ -31,7 +31,6 @@ import re
 import sys
 import threading
 import urllib.request
-import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,6 +39,7 @@ import pytest
 from opensearchpy import helpers
 
 from connector.assets import load_assets, monitor_body
+from connector.testing import unique
 
 
 def _load(name: str, path: Path):
@@ -218,12 +218,20 @@ def fired_buckets(client, monitor: dict, response: dict) -> dict[str, list[int]]
     return fired
 
 
-@pytest.fixture
-def scenario_index(opensearch):
-    made, indices = [], []
+def _monitor(scenario: str) -> dict:
+    """The monitor as setup sends it (with actions: a channel exists)."""
+    (monitor,) = [m for n, m in load_assets(kit.ROOT, [scenario]).monitors.items()]
+    return monitor_body(monitor, with_actions=True)
+
+
+@pytest.fixture(scope="module")
+def rendered(opensearch, harness):
+    """Per scenario: pages of one run on anomalous data (COMPLETED: the next run, on normal
+    data only), the search responses and the fired buckets. One harness run for all."""
+    made, indices, runs, out = [], [], [], {}
 
     def make(scenario: str, docs: list[dict]) -> str:
-        index = f"assets-mon-{scenario}-{uuid.uuid4().hex[:10]}"
+        index = unique(f"assets-mon-{scenario}")
         indices.append(index)
         made.extend(kit.put_scoped_templates(opensearch, scenario, index))
         actions = ({"_index": index, "_source": d} for d in docs)
@@ -231,40 +239,40 @@ def scenario_index(opensearch):
         assert not errors, errors[:3]
         return index
 
-    yield make
-    for index in indices:
-        opensearch.indices.delete(index=index, ignore_unavailable=True)
-    kit.delete_scoped_templates(opensearch, made)
-
-
-def _monitor(scenario: str) -> dict:
-    """The monitor as setup sends it (with actions: a channel exists)."""
-    (monitor,) = [m for n, m in load_assets(kit.ROOT, [scenario]).monitors.items()]
-    return monitor_body(monitor, with_actions=True)
-
-
-def run_pages(opensearch, harness, scenario_index, scenario: str) -> tuple[list, dict, dict]:
-    """Pages of one run on anomalous data (COMPLETED: the next run, on normal data only)."""
-    now = PERIOD_END_MS / 1000
-    monitor = _monitor(scenario)
-    busy = scenario_index(scenario, anomalous_docs(scenario, now))
-    quiet = scenario_index(scenario, normal_docs(scenario, now))
-    response = search(opensearch, monitor, busy, PERIOD_END_MS)
-    later = search(opensearch, monitor, quiet, PERIOD_END_MS + 60_000)
-    fired = fired_buckets(opensearch, monitor, response)
-    out = harness.run({"runs": [{
-        "monitor": json.dumps(monitor), "period_start_ms": PERIOD_END_MS - 60_000,
-        "period_end_ms": PERIOD_END_MS, "results": response, "later_results": later,
-        "fired": fired}]})
-    return out["pages"], response, fired
+    try:
+        now = PERIOD_END_MS / 1000
+        for scenario in kit.SCENARIOS:
+            monitor = _monitor(scenario)
+            busy = make(scenario, anomalous_docs(scenario, now))
+            quiet = make(scenario, normal_docs(scenario, now))
+            response = search(opensearch, monitor, busy, PERIOD_END_MS)
+            later = search(opensearch, monitor, quiet, PERIOD_END_MS + 60_000)
+            quiet_now = search(opensearch, monitor, quiet, PERIOD_END_MS)
+            fired = fired_buckets(opensearch, monitor, response)
+            out[scenario] = {"monitor": monitor, "response": response, "fired": fired,
+                             "quiet": quiet_now,
+                             "quiet_fired": fired_buckets(opensearch, monitor, quiet_now)}
+            runs.append({"monitor": json.dumps(monitor),
+                         "period_start_ms": PERIOD_END_MS - 60_000,
+                         "period_end_ms": PERIOD_END_MS, "results": response,
+                         "later_results": later, "fired": fired})
+        pages = harness.run({"runs": runs})["pages"]
+        for result in out.values():
+            result["pages"] = [p for p in pages if p["monitor"] == result["monitor"]["name"]]
+        yield out
+    finally:
+        for index in indices:
+            opensearch.indices.delete(index=index, ignore_unavailable=True)
+        kit.delete_scoped_templates(opensearch, made)
 
 
 @pytest.mark.parametrize("scenario", kit.SCENARIOS)
 def test_pages_name_key_value_score_threshold_and_link_for_new_deduped_completed(
-        opensearch, harness, scenario_index, receiver, scenario):
+        rendered, receiver, scenario):
     webhook, bodies = receiver
-    pages, response, fired = run_pages(opensearch, harness, scenario_index, scenario)
-    monitor = _monitor(scenario)
+    run = rendered[scenario]
+    pages, response, fired, monitor = run["pages"], run["response"], run["fired"], \
+        run["monitor"]
     keys = {name: {",".join(str(v) for v in response["aggregations"][
         t["bucket_level_trigger"]["condition"]["parent_bucket_path"]]["buckets"][i][
         "key"].values()) for i in fired[name]}
@@ -305,8 +313,8 @@ def test_pages_name_key_value_score_threshold_and_link_for_new_deduped_completed
     assert bodies == [p["message"] for p in pages]
 
 
-def test_tolls_drop_and_surge_pages_say_which(opensearch, harness, scenario_index):
-    pages, _, _ = run_pages(opensearch, harness, scenario_index, "tolls")
+def test_tolls_drop_and_surge_pages_say_which(rendered):
+    pages = rendered["tolls"]["pages"]
     new = {p["trigger"]: p["message"] for p in pages if p["category"] == "NEW"}
     assert "traffic drop" in new["outliers-tolls-drop"]
     assert "toll=Exit79 drop count=2.0" in new["outliers-tolls-drop"]
@@ -317,11 +325,9 @@ def test_tolls_drop_and_surge_pages_say_which(opensearch, harness, scenario_inde
 
 
 @pytest.mark.parametrize("scenario", kit.SCENARIOS)
-def test_monitor_stays_quiet_on_normal_only_data(opensearch, scenario_index, scenario):
-    monitor = _monitor(scenario)
-    index = scenario_index(scenario, normal_docs(scenario, PERIOD_END_MS / 1000))
-    response = search(opensearch, monitor, index, PERIOD_END_MS)
-    fired = fired_buckets(opensearch, monitor, response)
+def test_monitor_stays_quiet_on_normal_only_data(rendered, scenario):
+    monitor, response = rendered[scenario]["monitor"], rendered[scenario]["quiet"]
+    fired = rendered[scenario]["quiet_fired"]
     assert all(not indices for indices in fired.values()), fired
     for wrapped in monitor["triggers"]:
         parent = wrapped["bucket_level_trigger"]["condition"]["parent_bucket_path"]
@@ -344,8 +350,8 @@ def _examples_block(pages_by_scenario: dict[str, list]) -> str:
     return "\n".join(parts)
 
 
-def test_readme_shows_the_pages_this_test_renders(opensearch, harness, scenario_index):
-    pages = {s: run_pages(opensearch, harness, scenario_index, s)[0] for s in kit.SCENARIOS}
+def test_readme_shows_the_pages_this_test_renders(rendered):
+    pages = {s: rendered[s]["pages"] for s in kit.SCENARIOS}
     block = _examples_block(pages)
     text = README.read_text()
     pattern = re.compile(re.escape(EXAMPLES_BEGIN) + r".*?" + re.escape(EXAMPLES_END), re.S)
