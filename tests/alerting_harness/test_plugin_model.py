@@ -72,6 +72,10 @@ def test_every_shipped_monitor_and_the_channel_parse_with_the_plugins_own_parser
     assert channel["stored"]["config_id"] == "outliers-webhook"
     assert config["config_type"] == "webhook"
     assert config["webhook"]["url"] == "http://receiver.example:8080/hook"
+    # what GET .../configs/<id> serves (config_id + the config as the plugin writes it):
+    # setup's desired-subset comparison sees no change, so a second setup leaves it alone
+    sent = channel_body(assets.channel, "http://receiver.example:8080/hook")
+    assert diff_paths(sent, channel["stored"]) == []
 
 
 def test_files_the_plugin_would_reject_fail(harness, assets):
