@@ -122,6 +122,8 @@ def test_setup_parser_defaults_and_options():
     client = setup.client_from_args(args)
     conn = client.transport.connection_pool.connections[0]
     assert conn.host == "https://search:9200" and conn.use_ssl
+    linked = parser.parse_args(["setup", "--page-link-url", "https://dash.example"])
+    assert linked.page_link_url == "https://dash.example"
 
 
 def test_saved_object_upload_is_a_well_formed_multipart_file_field():
