@@ -22,6 +22,7 @@ from .defaults import (
     DEFAULT_RCF,
     KINESIS_RCF,
     NAB_BEST,
+    POT_CALIBRATION,
     QUANTILE_CALIBRATION,
     TAIL_CALIBRATION,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "KeyedModels",
     "MISSING_POLICIES",
     "NAB_BEST",
+    "POT_CALIBRATION",
     "PeakFilter",
     "QUANTILE_CALIBRATION",
     "RandomCutForest",

@@ -60,9 +60,22 @@ CONFIGS: dict[str, Mapping[str, Any]] = {
 _KEEP: list[Any] = []
 
 
-def _stream(n: int, seed: int = 0) -> list[dict[str, float]]:
+def _names(n_features: int) -> list[str]:
+    """Feature names of the bench stream: ``a, b, c`` for 3 (the usual stream), else
+    ``f0 .. f{k-1}``."""
+    return list(FEATURES) if n_features == 3 else [f"f{i}" for i in range(n_features)]
+
+
+def _stream(n: int, seed: int = 0, n_features: int = 3) -> list[dict[str, float]]:
     rng = random.Random(seed)
-    return [{"a": rng.gauss(0, 1), "b": rng.gauss(10, 2), "c": rng.random()} for _ in range(n)]
+    if n_features == 3:
+        return [{"a": rng.gauss(0, 1), "b": rng.gauss(10, 2), "c": rng.random()}
+                for _ in range(n)]
+    # features of different units (0.01 .. 1000), as sensors are
+    names = _names(n_features)
+    scales = [10.0 ** (i % 6 - 2) for i in range(n_features)]
+    return [{name: rng.gauss(5 * s, s) for name, s in zip(names, scales, strict=True)}
+            for _ in range(n)]
 
 
 def _per_record_us(fn: Callable[[Any], Any], data: list[Any]) -> float:
@@ -80,14 +93,17 @@ def _rss() -> int:
 
 
 def bench_speed(
-    spec: Mapping[str, Any], n: int, calibration: Mapping[str, Any] | None = None
+    spec: Mapping[str, Any], n: int, calibration: Mapping[str, Any] | None = None,
+    n_features: int = 3,
 ) -> dict[str, float]:
     """Per-record microseconds of score+learn (bare and scorer) and of explanations.
 
-    ``calibration`` is the scorer's (default :data:`detectors.DEFAULT_CALIBRATION`).
+    ``calibration`` is the scorer's (default :data:`detectors.DEFAULT_CALIBRATION`);
+    ``n_features``: record width (3: the usual ``a, b, c`` stream).
     """
-    warm, data = _stream(2000, seed=1), _stream(n, seed=2)
-    det = build_detector(spec, list(FEATURES))
+    names = _names(n_features)
+    warm, data = _stream(2000, 1, n_features), _stream(n, 2, n_features)
+    det = build_detector(spec, names)
     for x in warm:
         det.learn_one(x)
 
@@ -97,12 +113,14 @@ def bench_speed(
 
     bare = _per_record_us(step, data)
     scorer = build_scorer(spec, DEFAULT_CALIBRATION if calibration is None else calibration,
-                          features=list(FEATURES))
+                          features=names)
     for x in warm:
         scorer.process_one(x)
     full = _per_record_us(scorer.process_one, data)
     unit = scorer._single
-    odd = [{**x, "b": x["b"] + 25.0} for x in data[: min(n, 2000)]]
+    name = names[min(1, len(names) - 1)]  # "b" on the usual stream
+    odd = [{**x, name: x[name] + 25.0 if n_features == 3 else 6.0 * x[name]}
+           for x in data[: min(n, 2000)]]
     scored = [(x, unit.score_one(x)) for x in odd]  # the scorer explains a scored record
     explain = _per_record_us(
         lambda xs: explain_one(unit.anomaly_detector, xs[0], unit.feature_means, xs[1],
@@ -168,6 +186,20 @@ def _reference_ms() -> float:
     return (time.process_time() - start) * 1e3
 
 
+def _bench_default(n: int, rounds: int, widths: list[int]) -> None:
+    """The default's score + learn + calibrate (``process_one``) at several record widths."""
+    runs: dict[int, list[dict[str, float]]] = {k: [] for k in widths}
+    for _ in range(rounds):
+        for k in widths:
+            runs[k].append(bench_speed(DEFAULT_RCF, n, n_features=k))
+    for k, timed in runs.items():
+        target = 50.0 if k <= 3 else 100.0
+        full = min(t["process_one_us"] for t in timed)
+        print(f"default, {k} feature(s): process_one (score + learn + calibrate) {full:7.1f} "
+              f"us/record, bare forest {min(t['score_learn_us'] for t in timed):7.1f} "
+              f"(target <= {target:.0f}; best of {rounds}, {n} records)")
+
+
 def _bench_rcf(shapes: list[str], n: int, rounds: int = 1) -> int:
     """Speed lines only, for candidate forests ``TxS`` (``TxSdD``: time decay ``D``).
 
@@ -203,16 +235,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1,
                         help="with --rcf: time the shapes in turn this many times, print the best")
     parser.add_argument("--keys", type=int, default=10_000, help="keyed models to restore")
+    parser.add_argument("--default", nargs="*", type=int, default=None, metavar="WIDTH",
+                        help="only the default's process_one at these record widths "
+                             "(default 1 3 8), best of --rounds")
     parser.add_argument("--rcf", nargs="+", default=None, metavar="TxS[dD]",
                         help="only score+learn of rcf forests of T trees x S points, time decay D "
                              "(e.g. 30x256, 20x1024d2000)")
     args = parser.parse_args(argv)
+    if args.default is not None:
+        reference = _reference_ms()
+        _bench_default(3000 if args.quick else 20_000, args.rounds, args.default or [1, 3, 8])
+        print(f"reference loop sum(range(10**7)) {reference:.0f} ms; load average "
+              f"{os.getloadavg()[0]:.1f}")
+        return 0
     if args.rcf:
         return _bench_rcf(args.rcf, 3000 if args.quick else 20_000, args.rounds)
     n = 3000 if args.quick else 20_000
     n_keys = 1000 if args.quick else args.keys
     print(f"detectors bench: {len(FEATURES)} features, seeded Gaussian stream, pid {os.getpid()}, "
           f"reference loop sum(range(10**7)) {_reference_ms():.0f} ms")
+    _bench_default(n, 1, [1, 3, 8])
     for name, spec in CONFIGS.items():
         # HST (Python trees) and the 100-tree reference are slow: fewer records
         count = n if name.startswith(("DEFAULT_RCF", "DEFAULT_KEYED", "KINESIS")) else max(

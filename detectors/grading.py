@@ -22,9 +22,11 @@ __all__ = ["ScoreCalibrator", "TAIL_DEFAULTS", "exp_tail_level"]
 #: units), scores needed before grading, and the tail beyond the history's top scores
 #: (``fit``: ``"none"``, empirical only; ``"exp"``, peaks over threshold with an exponential
 #: tail fitted to the scores above the history's ``fit_quantile``, at least ``fit_min`` of
-#: them; see :func:`exp_tail_level`).
+#: them; see :func:`exp_tail_level`), and ``early``: whether the scorer flags a value far
+#: outside everything seen while the model warms up (``detectors.scorer.Scorer._early_flag``;
+#: the calibrator itself ignores it).
 TAIL_DEFAULTS = {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50,
-                 "fit": "none", "fit_quantile": 0.9, "fit_min": 5}
+                 "fit": "none", "fit_quantile": 0.9, "fit_min": 5, "early": False}
 _FITS = ("none", "exp")
 
 

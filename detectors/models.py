@@ -26,13 +26,13 @@ DETECTORS: dict[str, tuple[str, ...]] = {
         "bounding_box_cache_fraction",
         "seed",
         "standardize",
-        "standardize_horizon",
+        "standardize_warmup",
     ),
     "hst": ("n_trees", "height", "window_size", "scaler", "seed", "span"),
 }
 
 _CALIBRATION_KEYS = (
-    "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail", "early"
+    "threshold", "quantile", "warmup", "window", "protect", "relearn_after", "tail"
 )
 
 
@@ -113,7 +113,6 @@ def build_filter(
     if unknown:
         raise ValueError(f"calibration: unknown key(s) {unknown}, expected some of "
                          f"{list(_CALIBRATION_KEYS)}")
-    cal.pop("early", None)  # the scorer's (detectors.scorer.Scorer._early_flag)
     protect = bool(cal.pop("protect", False))
     if cal.get("relearn_after") is not None and not protect:
         raise ValueError("calibration.relearn_after: only with protect: true")

@@ -65,12 +65,13 @@ class RandomCutForest(base.AnomalyDetector):
     seed
         Random seed of the forest.
     standardize
-        Feed the forest ``(value - mean) / sd`` per feature (:class:`~detectors.scaling.
-        OnlineScaler`: robust running statistics over ``standardize_horizon`` records), so
-        the cuts do not follow the units; scores, means and explanations are of the raw
-        values. Off here; on in :data:`detectors.DEFAULT_RCF`.
-    standardize_horizon
-        Records the standardisation's statistics reflect.
+        Feed the forest ``(value - centre) / scale`` per feature, the frame fixed from the
+        first ``standardize_warmup`` records (median and MAD; :class:`~detectors.scaling.
+        OnlineScaler`), so the cuts do not follow the units; the forest receives those
+        records at once when the frame is fixed. Scores, means and explanations are of the
+        raw values. Off here; on in :data:`detectors.DEFAULT_RCF`.
+    standardize_warmup
+        Records that fix the standardisation's frame (at most ``output_after`` is sensible).
 
     Examples
     --------
@@ -107,7 +108,7 @@ class RandomCutForest(base.AnomalyDetector):
         features: tuple[str, ...] | None = None,
         seed: int | None = None,
         standardize: bool = False,
-        standardize_horizon: int = 10_000,
+        standardize_warmup: int = 64,
     ) -> None:
         if n_trees < 1 or sample_size < 2 or shingle_size < 1:
             raise ValueError("need n_trees >= 1, sample_size >= 2, shingle_size >= 1")
@@ -122,8 +123,8 @@ class RandomCutForest(base.AnomalyDetector):
         self.features = tuple(features) if features is not None else None
         self.seed = seed
         self.standardize = standardize
-        self.standardize_horizon = standardize_horizon
-        self._scaler = OnlineScaler(standardize_horizon) if standardize else None
+        self.standardize_warmup = standardize_warmup
+        self._scaler = OnlineScaler(standardize_warmup) if standardize else None
         self._order: tuple[str, ...] | None = self.features
         self._forest: Any = None
         self._means: list[float] = []
@@ -132,7 +133,7 @@ class RandomCutForest(base.AnomalyDetector):
     def __setstate__(self, st: dict) -> None:
         # snapshots from before the standardisation option
         st.setdefault("standardize", False)
-        st.setdefault("standardize_horizon", 10_000)
+        st.setdefault("standardize_warmup", 64)
         st.setdefault("_scaler", None)
         self.__dict__.update(st)
 
@@ -206,9 +207,10 @@ class RandomCutForest(base.AnomalyDetector):
         scaler = self._scaler
         if scaler is None:
             self._forest.update(point)
-        else:  # the statistics take the record in first: its own point stays bounded
-            scaler.learn(point)
-            self._forest.update(scaler.transform(point))
+        else:  # nothing until the frame is fixed, then the held-back records at once
+            update = self._forest.update
+            for z in scaler.learn(point):
+                update(z)
         n = self._n = self._n + 1
         # the means follow the forest's memory: about the last `time_decay` records
         horizon = self.time_decay or 1000

@@ -55,10 +55,9 @@ class Scorer:
         self._names = tuple(self.features) if self.features else None
         self.missing = missing
         self.model = model_id(self.detector, self.calibration)
-        calibration = dict(self.calibration)
-        #: flag values far outside everything seen while the model warms up (see _early)
-        self._early = bool(calibration.pop("early", False))
-        prototype = build_filter(self.detector, calibration, self.features)
+        # tail.early: flag values far outside everything seen while warming up (_early_flag)
+        self._early = bool((self.calibration.get("tail") or {}).get("early", False))
+        prototype = build_filter(self.detector, self.calibration, self.features)
         self._pool = KeyedModels(prototype, **self.keyed) if self.keyed is not None else None
         self._single: CalibratedFilter | None = prototype if self._pool is None else None
 
@@ -108,7 +107,8 @@ class Scorer:
         # score once, grade and record the score in one pass, explain, learn (point reused)
         score, point = unit.score_point(xf)
         a = self._assessment(unit, xf, score, unit.observe_score(score), key)
-        if a.warming_up and self._early and unit._rcf_means:
+        if a.warming_up and self._early and unit._rcf_means and \
+                unit.anomaly_detector.feature_order is not None:
             self._early_flag(unit, unit.anomaly_detector._vector(xf), a)
         unit.learn_observed(xf, a.flag, point)
         return a

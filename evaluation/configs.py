@@ -20,7 +20,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from detectors.defaults import DEFAULT_RCF, NAB_BEST, QUANTILE_CALIBRATION, TAIL_CALIBRATION
+from detectors.defaults import (
+    DEFAULT_CALIBRATION,
+    DEFAULT_RCF,
+    NAB_BEST,
+    QUANTILE_CALIBRATION,
+    TAIL_CALIBRATION,
+)
 from evaluation.postprocess import GaussianTail, ProductTail, TailScore
 from evaluation.scorers import (
     ChangeFeatures,
@@ -161,10 +167,11 @@ _CANDIDATES = tuple(
 
 
 def _idea(members: list[tuple[Mapping[str, Any], list[tuple[str, int]]]], seed: int,
-          smooth: int = 1, history: int | None = None) -> Callable[[], RowScorer]:
+          smooth: int = 1, history: int | None = None,
+          calibration: Mapping[str, Any] = TAIL_CALIBRATION) -> Callable[[], RowScorer]:
     from evaluation.ideas import ForestTail
 
-    cal = TAIL_CALIBRATION if history is None else {
+    cal = calibration if history is None else {
         **TAIL_CALIBRATION, "tail": {**TAIL_CALIBRATION["tail"], "history": history}}
     specs = [({**shape, "seed": seed + 100 * i}, inputs)
              for i, (shape, inputs) in enumerate(members)]
@@ -174,14 +181,14 @@ def _idea(members: list[tuple[Mapping[str, Any], list[tuple[str, int]]]], seed: 
 _VALUE = [("value", 1)]
 #: The forest shape of :data:`detectors.DEFAULT_RCF` (``idea-check`` reproduces ``default``).
 _DEFAULT_SHAPE = {k: v for k, v in DEFAULT_RCF.items() if k in ("n_trees", "sample_size",
-                                                                 "time_decay")}
+                                                                 "time_decay", "standardize")}
 #: The default before 2026-11-22's sweep (``evaluation.sweep``); the ideas were measured on it.
 _OLD = {"n_trees": 20, "sample_size": 512}
 _HALF = {"n_trees": 10, "sample_size": 512}
 #: Ideas measured against the then default, 20 x 512 (evaluation/README.md), each at forest
 #: seeds 42, 7, 1, 2 (``-sN``); ``idea-check`` must reproduce ``default`` exactly.
 _IDEAS = {
-    "idea-check": ([(_DEFAULT_SHAPE, _VALUE)], {}),
+    "idea-check": ([(_DEFAULT_SHAPE, _VALUE)], {"calibration": DEFAULT_CALIBRATION}),
     "idea-smooth2": ([(_OLD, _VALUE)], {"smooth": 2}),
     "idea-smooth4": ([(_OLD, _VALUE)], {"smooth": 4}),
     "idea-hist5000": ([(_OLD, _VALUE)], {"history": 5000}),

@@ -5,7 +5,7 @@ between shapes; so a shape is judged by its mean over several seeds. Each (shape
 file) raw score series is computed once with the product's :class:`detectors.RandomCutForest`
 (score, then learn; rows before the forest is ready are not scored, as in the product) and
 cached as ``.npy``; the product's tail calibration (:class:`detectors.ScoreCalibrator`,
-:data:`detectors.TAIL_CALIBRATION` unless ``--tail`` overrides keys) turns it into the level
+:data:`detectors.DEFAULT_CALIBRATION` unless ``--tail`` overrides keys) turns it into the level
 NAB's per-profile threshold search sweeps (and the product's own flag, level >= 3, is scored
 as it is). At one seed this equals ``evaluate --configs
 default`` for the default shape (``tests/unit/evaluation/test_sweep.py``). Besides the
@@ -13,7 +13,8 @@ tuned scores on all files, each shape gets the cross-folder check: thresholds tu
 realAWSCloudwatch, scored on realKnownCause, and the reverse.
 
 Shapes are ``TxS`` (trees x sample size, krcf's default time decay) or ``TxSdD`` (time decay
-``D`` records)::
+``D`` records); the forests standardise their input as :data:`detectors.DEFAULT_RCF` does
+unless ``--raw-inputs``::
 
     python -m evaluation.sweep --shapes 20x512 15x1024d3000 --seeds 42 7 1 2 3 4 5 6
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from detectors import TAIL_CALIBRATION, RandomCutForest, ScoreCalibrator
+from detectors import DEFAULT_CALIBRATION, DEFAULT_RCF, RandomCutForest, ScoreCalibrator
 from detectors.models import rcf_shape
 from evaluation.corpus import DEFAULT_NAB, DataMissing, LabelledSeries, load_corpus
 from evaluation.nab import PROFILES
@@ -42,16 +43,18 @@ __all__ = ["forest_spec", "raw_scores", "tail_levels", "main"]
 _CACHE = Path.home() / ".cache" / "outlier-connector" / "nab-sweep"
 
 
-def forest_spec(shape: str, seed: int) -> dict[str, Any]:
+def forest_spec(shape: str, seed: int, standardize: bool = False) -> dict[str, Any]:
     """The RandomCutForest parameters of a shape name (:func:`detectors.models.rcf_shape`).
 
     >>> forest_spec("15x1024d3000", 7)
     {'n_trees': 15, 'sample_size': 1024, 'seed': 7, 'time_decay': 3000}
-    >>> forest_spec("20x512", 42)
-    {'n_trees': 20, 'sample_size': 512, 'seed': 42}
+    >>> forest_spec("20x512", 42, standardize=True)
+    {'n_trees': 20, 'sample_size': 512, 'seed': 42, 'standardize': True}
     """
     spec = rcf_shape(shape, seed)
     del spec["name"]
+    if standardize:
+        spec["standardize"] = True
     return spec
 
 
@@ -72,14 +75,19 @@ def raw_scores(spec: Mapping[str, Any], values: np.ndarray) -> np.ndarray:
     return out
 
 
-def tail_levels(raw: np.ndarray, calibration: Mapping[str, Any] = TAIL_CALIBRATION) -> np.ndarray:
+def tail_levels(raw: np.ndarray,
+                calibration: Mapping[str, Any] = DEFAULT_CALIBRATION) -> np.ndarray:
     """The calibrator's level of every row (``-log10 p`` at a new peak, else 0).
 
-    >>> levels = tail_levels(np.r_[np.full(2, np.nan), np.tile([1.0, 2.0], 100), [9.0]])
-    >>> float(levels[0]), round(float(levels[-1]), 2)
+    >>> raw = np.r_[np.full(2, np.nan), np.tile([1.0, 2.0], 100), [9.0]]
+    >>> from detectors import TAIL_CALIBRATION  # empirical tail: p >= 1 / (n + 1)
+    >>> float(tail_levels(raw)[0]), round(float(tail_levels(raw, TAIL_CALIBRATION)[-1]), 2)
     (0.0, 2.3)
+    >>> float(tail_levels(raw)[-1])  # fitted tail: every top score equal, 9 is beyond them
+    12.0
     """
-    calibrator = ScoreCalibrator(threshold=calibration["threshold"], tail=calibration["tail"])
+    calibrator = ScoreCalibrator(threshold=calibration["threshold"],
+                                 tail=dict(calibration["tail"]))
     out = np.zeros(len(raw))
     for i, score in enumerate(raw.tolist()):
         if score == score:  # not ready: NaN, never recorded (as the product's calibrator)
@@ -88,12 +96,13 @@ def tail_levels(raw: np.ndarray, calibration: Mapping[str, Any] = TAIL_CALIBRATI
     return out
 
 
-def _cached_raw(job: tuple[Path, str, int, LabelledSeries]) -> Path:
-    cache, shape, seed, series = job
-    path = cache / shape / f"s{seed}" / (series.name.replace("/", "__") + ".npy")
+def _cached_raw(job: tuple[Path, str, int, LabelledSeries, bool]) -> Path:
+    cache, shape, seed, series, standardize = job
+    folder = shape + ("-std" if standardize else "")
+    path = cache / folder / f"s{seed}" / (series.name.replace("/", "__") + ".npy")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, raw_scores(forest_spec(shape, seed), series.values))
+        np.save(path, raw_scores(forest_spec(shape, seed, standardize), series.values))
     return path
 
 
@@ -114,11 +123,12 @@ def _seed_scores(job: tuple[list[Path], list[LabelledSeries], dict]) -> dict[str
 
 def sweep(
     shapes: Sequence[str], seeds: Sequence[int], corpus: list[LabelledSeries],
-    calibration: Mapping[str, Any], cache: Path, workers: int = 2,
+    calibration: Mapping[str, Any], cache: Path, workers: int = 2, standardize: bool = False,
 ) -> dict[str, list[dict[str, list[float]]]]:
     """Per shape, the scores of every seed (``tuned``, ``product`` and the cross-folder
     transfers)."""
-    jobs = [(cache, shape, seed, s) for shape in shapes for seed in seeds for s in corpus]
+    jobs = [(cache, shape, seed, s, standardize) for shape in shapes for seed in seeds
+            for s in corpus]
     jobs.sort(key=lambda j: -len(j[3].values))
     with ProcessPoolExecutor(workers) as pool:
         paths = dict(zip([(j[1], j[2], j[3].name) for j in jobs], pool.map(_cached_raw, jobs),
@@ -130,7 +140,7 @@ def sweep(
 
 
 _LABELS = {"tuned": "tuned on all files",
-           "product": "product threshold (level >= 3), no tuning"}
+           "product": "product threshold (level >= threshold), no tuning"}
 
 
 def _line(label: str, per_seed: list[list[float]]) -> str:
@@ -147,19 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shapes", nargs="+", required=True, metavar="TxS[dD]")
     p.add_argument("--seeds", nargs="+", type=int, default=[42, 7, 1, 2, 3, 4, 5, 6])
     p.add_argument("--tail", default="{}", help='JSON overriding tail keys, e.g. {"suppress": 500}')
+    p.add_argument("--raw-inputs", action="store_true",
+                   help="forests on the raw values (default: standardised as DEFAULT_RCF)")
     p.add_argument("--nab", default=str(DEFAULT_NAB), help="NAB-layout folder")
     p.add_argument("--cache", default=str(_CACHE), help="raw score cache (safe to delete)")
     p.add_argument("--workers", type=int, default=2)
     args = p.parse_args(argv)
-    calibration = {"threshold": TAIL_CALIBRATION["threshold"],
-                   "tail": {**TAIL_CALIBRATION["tail"], **json.loads(args.tail)}}
+    calibration = {"threshold": DEFAULT_CALIBRATION["threshold"],
+                   "tail": {**DEFAULT_CALIBRATION["tail"], **json.loads(args.tail)}}
     try:
         corpus = load_corpus(args.nab)
     except DataMissing as exc:  # one line, no traceback (issue 11)
         print(f"python -m evaluation.sweep: {exc}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    results = sweep(args.shapes, args.seeds, corpus, calibration, Path(args.cache), args.workers)
+    standardize = bool(DEFAULT_RCF.get("standardize")) and not args.raw_inputs
+    results = sweep(args.shapes, args.seeds, corpus, calibration, Path(args.cache), args.workers,
+                    standardize)
     print(f"NAB sweep: {len(corpus)} files, seeds {args.seeds}, calibration {calibration}; "
           f"mean std / lowFP / lowFN (NAB data (c) Numenta, MIT licence)")
     for shape, per_seed in results.items():

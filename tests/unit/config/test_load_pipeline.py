@@ -45,7 +45,7 @@ def test_absent_detector_and_calibration_get_the_product_defaults_single_or_keye
     del raw["detector"], raw["calibration"]
     single = parse_pipeline(copy.deepcopy(raw), env={})
     assert single.detector == dict(detectors.DEFAULT_RCF)
-    assert single.calibration["tail"] == dict(detectors.TAIL_CALIBRATION["tail"])
+    assert single.calibration["tail"] == dict(detectors.DEFAULT_CALIBRATION["tail"])
     raw["keyed"] = {"max_keys": 100}
     keyed = parse_pipeline(raw, env={})
     assert keyed.detector == dict(detectors.DEFAULT_KEYED_RCF)

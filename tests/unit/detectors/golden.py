@@ -20,6 +20,7 @@ from detectors.defaults import (
     DEFAULT_KEYED_RCF,
     DEFAULT_RCF,
     KINESIS_RCF,
+    TAIL_CALIBRATION,
 )
 
 FEATURES = ["a", "b", "c"]
@@ -30,12 +31,18 @@ SMALL_TAIL = {"tail": {"history": 400, "suppress": 30, "margin": 0.05, "min_hist
 #: name -> (detector, calibration, keyed, missing, records)
 CASES = {
     "default": (DEFAULT_RCF, DEFAULT_CALIBRATION, None, "impute", 6000),
+    # the default before issue 10, configured explicitly: its outputs must not move
+    "former-default": ({"name": "rcf", "n_trees": 15, "sample_size": 1024, "time_decay": 3000,
+                        "shingle_size": 1, "seed": 42}, TAIL_CALIBRATION, None, "impute", 6000),
     "rcf-20x512-tail": ({"name": "rcf", "n_trees": 20, "sample_size": 512, "shingle_size": 1,
-                         "seed": 42}, DEFAULT_CALIBRATION, None, "impute", 6000),
+                         "seed": 42}, TAIL_CALIBRATION, None, "impute", 6000),
     "small-tail-wraps": ({"name": "rcf", "n_trees": 10, "sample_size": 64, "seed": 3},
                          SMALL_TAIL, None, "impute", 3000),
     "keyed-quantile": (DEFAULT_KEYED_RCF, DEFAULT_KEYED_CALIBRATION, DEFAULT_KEYED, "impute",
                        3000),
+    # the keyed default before issue 10 (no standardize key): its outputs must not move
+    "keyed-quantile-raw": ({k: v for k, v in DEFAULT_KEYED_RCF.items() if k != "standardize"},
+                           DEFAULT_KEYED_CALIBRATION, DEFAULT_KEYED, "impute", 3000),
     "keyed-tail-reject": ({"name": "rcf", "n_trees": 8, "sample_size": 32, "seed": 5},
                           SMALL_TAIL, {"max_keys": 3}, "reject", 4000),
     "threshold": (KINESIS_RCF, {"threshold": 2.5, "warmup": 20}, None, "impute", 2000),

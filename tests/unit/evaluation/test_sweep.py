@@ -26,7 +26,7 @@ def _default_shape() -> str:
 def test_offline_levels_equal_the_product_default_row_by_row():
     values = _series()
     product, flags, _ = score_series("default", values)
-    spec = forest_spec(_default_shape(), DEFAULT_RCF["seed"])
+    spec = forest_spec(_default_shape(), DEFAULT_RCF["seed"], DEFAULT_RCF["standardize"])
     offline = tail_levels(raw_scores(spec, values))
     assert np.array_equal(product, offline)
     assert flags[1300] and offline[1300] >= 3.0
@@ -48,4 +48,4 @@ def test_the_command_prints_tuned_and_cross_folder_lines(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "5x64d200" in out and "tuned on all files" in out and "product threshold" in out
     assert "realAWSCloudwatch->realKnownCause" in out
-    assert len(list((tmp_path / "cache" / "5x64d200").glob("s*/*.npy"))) == 4
+    assert len(list((tmp_path / "cache" / "5x64d200-std").glob("s*/*.npy"))) == 4
