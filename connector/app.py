@@ -41,6 +41,7 @@ def patch_raw(
     bootstrap: str | None = None,
     opensearch_url: str | None = None,
     errors_topic: str | None = None,
+    events_topic: str | None = None,
     input_path: str | None = None,
 ) -> dict[str, Any]:
     """A copy of a raw pipeline tree with the given parts replaced.
@@ -64,6 +65,8 @@ def patch_raw(
         output["errors_topic"] = errors_topic or f"{topic}.errors"
     elif errors_topic is not None:
         output["errors_topic"] = errors_topic
+    if events_topic is not None and isinstance(output.get("events"), dict):
+        output["events"]["topic"] = events_topic
     if group_id is not None:
         source["group_id"] = group_id
     if bootstrap is not None:

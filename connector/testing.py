@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import random
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +30,26 @@ __all__ = [
     "gameday_value",
     "produce",
     "read_topic",
+    "unique",
     "wait_for",
 ]
+
+#: This test session's run id: every topic, index and group a test creates carries it, so a
+#: session can find (and remove) what it left, and never touches anyone else's names.
+RUN_ID = os.environ.setdefault("OUTLIER_TEST_RUN", uuid.uuid4().hex[:6])
+
+
+def unique(prefix: str) -> str:
+    """A fresh name of this run: ``<prefix>-<run id>-<8 hex>``.
+
+    Examples
+    --------
+    >>> name = unique("g")
+    >>> name.startswith(f"g-{RUN_ID}-") and len(name) == len("g-") + len(RUN_ID) + 9
+    True
+    """
+    return f"{prefix}-{RUN_ID}-{uuid.uuid4().hex[:8]}"
+
 
 GAMEDAY_PIPELINE = Path(__file__).resolve().parents[1] / "pipelines" / "gameday.yaml"
 

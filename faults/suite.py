@@ -151,7 +151,8 @@ def run_suite(opts: SuiteOptions, servers: Any) -> SuiteResult:
     from opensearchpy import OpenSearch
 
     scenario = SCENARIOS[opts.scenario]
-    run_id = uuid.uuid4().hex[:8]
+    # a test session's run id first (connector.testing.unique), so it can remove the groups
+    run_id = "-".join(filter(None, (os.environ.get("OUTLIER_TEST_RUN"), uuid.uuid4().hex[:8])))
     work = opts.workdir / run_id
     work.mkdir(parents=True, exist_ok=True)
     topic = f"faults-{opts.scenario}-{run_id}"

@@ -33,6 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "assignment: waiting for the group does not count)")
     p.add_argument("--batch-size", type=int, default=2000, help="records per batch")
     p.add_argument("--topic", help="override the source topic (errors go to TOPIC.errors)")
+    p.add_argument("--errors-topic", help="override the error topic (dead letters)")
+    p.add_argument("--events-topic", help="override the events topic (when the pipeline has one)")
     p.add_argument("--group-id", help="override the consumer group")
     p.add_argument("--index", help="override the target index")
     p.add_argument("--bootstrap", help="override bootstrap.servers")
@@ -53,7 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         cfg = load_config(
-            args.pipeline, topic=args.topic, group_id=args.group_id, index=args.index,
+            args.pipeline, topic=args.topic, errors_topic=args.errors_topic,
+            events_topic=args.events_topic, group_id=args.group_id, index=args.index,
             bootstrap=args.bootstrap, opensearch_url=args.opensearch_url, input_path=args.input,
         )
     except ConfigError as exc:

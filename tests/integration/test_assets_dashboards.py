@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from opensearchpy import helpers
 
+from connector.testing import unique
 from generators import flowlogs, gameday, reviews, sensors, tolls
 
 _kit_path = Path(__file__).resolve().parents[1] / "assets" / "_kit.py"
@@ -228,10 +229,9 @@ def _bucket_ids(vis_state: dict) -> list[str]:
 def filled(opensearch):
     """scenario -> (index, docs): every scenario's index, filled once for the module."""
     made, out = [], {}
-    import uuid
 
     for scenario, build in BUILDERS.items():
-        index = f"assets-vis-{scenario}-{uuid.uuid4().hex[:10]}"
+        index = unique(f"assets-vis-{scenario}")
         made += kit.put_scoped_templates(opensearch, scenario, index)
         docs = build()
         actions = ({"_index": index, "_id": str(i), "_source": d} for i, d in enumerate(docs))

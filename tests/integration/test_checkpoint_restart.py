@@ -6,15 +6,13 @@ scores of a stopped-and-resumed run must equal those of an uninterrupted run rec
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from confluent_kafka import Producer
 
 from connector.app import build_checkpointer, build_runner, load_config, opensearch_client
 from connector.checkpoint import SnapshotPolicy
 from connector.state_store import StateStore
-from connector.testing import GAMEDAY_PIPELINE
+from connector.testing import GAMEDAY_PIPELINE, unique
 from faults.collect import read_documents
 from faults.inputs import gameday_input
 
@@ -58,8 +56,8 @@ def _scores(opensearch, index):
 def test_stop_and_resume_scores_like_an_uninterrupted_run(env, opensearch, index_name_factory):
     state_index = index_name_factory("state")
     ref_index, index = index_name_factory("ref"), index_name_factory("run")
-    _run(env, group=f"ref-{uuid.uuid4().hex[:6]}", index=ref_index, state_index=state_index)
-    group = f"run-{uuid.uuid4().hex[:6]}"
+    _run(env, group=unique("ref"), index=ref_index, state_index=state_index)
+    group = unique("run")
     first, first_ckpt = _run(env, group=group, index=index, state_index=state_index,
                              max_records=1200)
     assert first.records == 1200
@@ -75,8 +73,8 @@ def test_stop_and_resume_scores_like_an_uninterrupted_run(env, opensearch, index
 def test_state_older_than_the_commit_is_rolled_forward(env, opensearch, index_name_factory):
     state_index, old_state_index = index_name_factory("state"), index_name_factory("oldstate")
     ref_index, index = index_name_factory("ref"), index_name_factory("run")
-    topic, group = env[2], f"run-{uuid.uuid4().hex[:6]}"
-    _run(env, group=f"ref-{uuid.uuid4().hex[:6]}", index=ref_index, state_index=state_index)
+    topic, group = env[2], unique("run")
+    _run(env, group=unique("ref"), index=ref_index, state_index=state_index)
     _run(env, group=group, index=index, state_index=state_index, max_records=1800)
     # Keep the states as they are now, let the run go on, then restore these older states:
     # as after a crash long after the last snapshot, the committed offsets are ahead.
@@ -99,12 +97,12 @@ def test_warm_start_trains_on_history_without_writing_it(env, opensearch, index_
                                                           kafka_bootstrap):
     state_index = index_name_factory("state")
     ref_index, index = index_name_factory("ref"), index_name_factory("run")
-    topic, group = env[2], f"warm-{uuid.uuid4().hex[:6]}"
+    topic, group = env[2], unique("warm")
     _, ckpt = _run(env, group=group, index=index, state_index=state_index, warm_start=True)
     assert ckpt.replayed == RECORDS
     assert not opensearch.indices.exists(index=index)  # history is learned, never written
     _produce(kafka_bootstrap, topic, 400, seed=6)  # live records after the history
-    _run(env, group=f"ref-{uuid.uuid4().hex[:6]}", index=ref_index, state_index=state_index)
+    _run(env, group=unique("ref"), index=ref_index, state_index=state_index)
     _, live = _run(env, group=group, index=index, state_index=state_index, warm_start=True)
     assert live.replayed == 0 and live.restores == 2
     ref, run = _scores(opensearch, ref_index), _scores(opensearch, index)
@@ -140,8 +138,8 @@ def test_windowed_pipeline_resumes_with_its_open_windows(
         return {h["_id"]: h["_source"]["outlier"]["score"]
                 for h in helpers.scan(opensearch, index=idx, query={"query": {"match_all": {}}})}
 
-    run(f"ref-{uuid.uuid4().hex[:6]}", ref_index)
-    group = f"run-{uuid.uuid4().hex[:6]}"
+    run(unique("ref"), ref_index)
+    group = unique("run")
     first = run(group, index, max_records=2500)  # stops with windows open in the state
     second = run(group, index)
     assert first.records + second.records == 6000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
@@ -14,6 +13,7 @@ from connector.testing import (
     gameday_value,
     produce,
     read_topic,
+    unique,
 )
 
 pytestmark = pytest.mark.integration
@@ -39,7 +39,7 @@ def _runner(kafka_bootstrap, opensearch_url, topic, index, group, **kwargs):
 def test_every_record_is_one_document_or_one_dead_letter(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     n = 200
     produce(kafka_bootstrap, topic, _values(n, BAD))
     runner = _runner(kafka_bootstrap, opensearch_url, topic, index, group, batch_size=64)
@@ -66,7 +66,7 @@ def test_every_record_is_one_document_or_one_dead_letter(
 def test_restart_resumes_without_duplicate_or_gap_and_replay_writes_nothing_twice(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     produce(kafka_bootstrap, topic, _values(300, {}))
     first = _runner(kafka_bootstrap, opensearch_url, topic, index, group, batch_size=50)
     assert first.run(max_records=120).records == 120
@@ -90,7 +90,7 @@ def test_restart_resumes_without_duplicate_or_gap_and_replay_writes_nothing_twic
 def test_mapping_conflict_lands_in_the_error_topic(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     opensearch.indices.create(index=index, body={"mappings": {"properties": {
         "user_id": {"type": "long"}}}})
     values = [gameday_value(i, user_id=str(1000 + i)) for i in range(30)]

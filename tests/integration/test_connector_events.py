@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import yaml
 
 from connector.app import build_runner, patch_raw
 from connector.config import parse_pipeline
-from connector.testing import GAMEDAY_PIPELINE, gameday_value, produce, read_topic
+from connector.testing import GAMEDAY_PIPELINE, gameday_value, produce, read_topic, unique
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +19,7 @@ def test_matching_documents_become_events(
 ):
     topic, events_topic, index = topic_factory(), topic_factory(), index_name_factory()
     raw = patch_raw(yaml.safe_load(GAMEDAY_PIPELINE.read_text()), topic=topic, index=index,
-                    group_id=f"g-{uuid.uuid4().hex[:8]}", bootstrap=kafka_bootstrap,
+                    group_id=unique("g"), bootstrap=kafka_bootstrap,
                     opensearch_url=opensearch_url)
     raw["output"]["events"] = {
         "topic": events_topic, "when": "log_level == ERROR",

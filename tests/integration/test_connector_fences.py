@@ -10,7 +10,6 @@ once. With too few error-topic partitions the fence is off (and says so).
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import yaml
@@ -18,7 +17,7 @@ from confluent_kafka.admin import NewTopic
 
 from connector.app import build_runner, patch_raw
 from connector.config import parse_pipeline
-from connector.testing import GAMEDAY_PIPELINE, gameday_value, produce, read_topic
+from connector.testing import GAMEDAY_PIPELINE, gameday_value, produce, read_topic, unique
 
 pytestmark = pytest.mark.integration
 
@@ -52,7 +51,7 @@ def _runner(cfg, crash_before_commit: bool = False):
 
 def _config(kafka_bootstrap, opensearch_url, topic, index, events_topic):
     raw = patch_raw(yaml.safe_load(GAMEDAY_PIPELINE.read_text()), topic=topic, index=index,
-                    group_id=f"g-{uuid.uuid4().hex[:8]}", bootstrap=kafka_bootstrap,
+                    group_id=unique("g"), bootstrap=kafka_bootstrap,
                     opensearch_url=opensearch_url)
     raw["output"]["events"] = {"topic": events_topic, "when": "log_level == ERROR",
                                "template": {"id": "{log_identifier}"}}

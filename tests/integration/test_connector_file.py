@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from connector.testing import GAMEDAY_PIPELINE, doc_offsets, gameday_value
+from connector.testing import GAMEDAY_PIPELINE, doc_offsets, gameday_value, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +28,15 @@ def _run(args: list[str], stdin: bytes | None = None) -> dict:
 
 
 def test_file_and_stdin_lines_become_documents(
-    tmp_path, kafka_bootstrap, opensearch_url, opensearch, index_name_factory
+    tmp_path, kafka_bootstrap, opensearch_url, opensearch, index_name_factory, topic_factory
 ):
-    index = index_name_factory()
+    index, errors = index_name_factory(), topic_factory()  # never the real gameday.errors
     lines = [gameday_value(i) for i in range(300)]
     lines[7] = b"{truncated"
     capture = tmp_path / "pod.log"
     capture.write_bytes(b"\n".join(lines) + b"\n")
     common = ["--index", index, "--opensearch-url", opensearch_url, "--bootstrap",
-              kafka_bootstrap, "--batch-size", "64"]
+              kafka_bootstrap, "--errors-topic", errors, "--batch-size", "64"]
 
     first = _run(["--input", str(capture), *common])
     assert (first["records"], first["indexed"], first["dead_lettered"]) == (300, 299, 1)
@@ -48,3 +48,8 @@ def test_file_and_stdin_lines_become_documents(
     assert len(doc_offsets(opensearch, index)) == 299 + 49
     doc = opensearch.get(index=index, id="file-pod+0+8")["_source"]
     assert doc["log_identifier"] == "LOG-000008" and "score" in doc["outlier"]
+    # the truncated line 8 (offset 7), once per run (the file twice, then stdin): a file
+    # replayed is a new run, and only this test's own error topic holds them
+    letters = read_topic(kafka_bootstrap, errors, 4, timeout=10)
+    assert [(m.value(), dict(m.headers())["source.offset"]) for m in letters] == [
+        (b"{truncated", b"7")] * 3

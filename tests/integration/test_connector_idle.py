@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 
 import pytest
 from confluent_kafka import Consumer
 
-from connector.testing import gameday_runner, gameday_value, produce, wait_for
+from connector.testing import gameday_runner, gameday_value, produce, unique, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.integration
 def test_idle_timeout_counts_from_the_assignment(
     kafka_bootstrap, opensearch_url, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(300)])
     holder = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group,
                        "enable.auto.commit": False, "session.timeout.ms": 45000})

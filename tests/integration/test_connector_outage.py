@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,6 +16,7 @@ from connector.testing import (
     gameday_runner,
     gameday_value,
     produce,
+    unique,
     wait_for,
 )
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 def test_outage_pauses_retries_and_never_commits_unwritten_documents(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     total = 3000
     url = urlsplit(opensearch_url)
     proxy = TcpProxy(url.hostname, url.port)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import uuid
 
 import pytest
 from confluent_kafka import Producer
@@ -24,6 +23,7 @@ from connector.testing import (
     gameday_runner,
     gameday_value,
     read_topic,
+    unique,
 )
 
 pytestmark = pytest.mark.integration
@@ -36,7 +36,7 @@ def topics(kafka_admin):
     made: list[str] = []
 
     def make(errors_limit: int) -> str:
-        topic = f"test-oversize-{uuid.uuid4().hex[:12]}"
+        topic = unique("test-oversize")
         new = [NewTopic(topic, 1, 1, config={"max.message.bytes": "3000000"}),
                NewTopic(f"{topic}.errors", 1, 1,
                         config={"max.message.bytes": str(errors_limit)})]
@@ -61,7 +61,7 @@ def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
 
 def _run(bootstrap, opensearch_url, topic, index, count):
     """Run until ``count`` records; fail (instead of hanging) if the partition is stuck."""
-    group = f"g-{uuid.uuid4().hex[:8]}"
+    group = unique("g")
     runner = gameday_runner(bootstrap, opensearch_url, topic, index, group, batch_size=100,
                             max_backoff=1.0)
     worker = threading.Thread(target=runner.run, kwargs={"max_records": count}, daemon=True)

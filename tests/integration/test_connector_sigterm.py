@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +25,7 @@ from connector.testing import (
     gameday_value,
     produce,
     read_topic,
+    unique,
     wait_for,
 )
 
@@ -44,7 +44,7 @@ def _count(client, index: str) -> int:
 def test_sigterm_flushes_commits_and_exits_zero(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     total = 6000
 
     def trickle() -> None:  # keep records arriving while the connector runs
@@ -86,7 +86,7 @@ def test_sigterm_flushes_commits_and_exits_zero(
 def test_a_killed_connector_restarts_without_gap_or_duplicate(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory, tmp_path
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     total = 5000
     produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(total)])
     # librdkafka settings pass through verbatim: a short session lets the killed member's
@@ -126,7 +126,7 @@ def test_a_killed_connector_restarts_without_gap_or_duplicate(
 def test_sigterm_during_a_backoff_returns_at_once_with_a_true_summary(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     bad = {3, 57, 250}  # dead-lettered before the outage: they must be in the summary
     values = [b"{broken" if i in bad else gameday_value(i) for i in range(400)]
     produce(kafka_bootstrap, topic, values)

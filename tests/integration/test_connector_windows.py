@@ -3,14 +3,13 @@ so every window document ends with the true count (none lost, none counted twice
 
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from datetime import datetime
 
 import pytest
 
 from connector.app import build_runner, load_config
-from connector.testing import GAMEDAY_PIPELINE, committed_offsets, produce
+from connector.testing import GAMEDAY_PIPELINE, committed_offsets, produce, unique
 from generators import tolls
 
 pytestmark = pytest.mark.integration
@@ -41,7 +40,7 @@ def _windows(client, index: str) -> dict[tuple[str, int], float]:
 def test_commits_hold_open_windows_and_a_restart_completes_them(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
-    topic, index, group = topic_factory(), index_name_factory(), f"g-{uuid.uuid4().hex[:8]}"
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
     values = [r.value for r in tolls.records(count=5000, rate=100.0, seed=3, start=START,
                                              traffic="even")]
     cfg = load_config(PIPELINE, env={}, topic=topic, index=index, group_id=group,

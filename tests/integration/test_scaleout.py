@@ -8,12 +8,11 @@ uninterrupted single process scores it (state followed each partition).
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import yaml
 from opensearchpy import OpenSearch
 
+from connector.testing import unique
 from faults.collect import Producing, create_index, create_topics, read_documents, read_origins
 from faults.inputs import CONFLICT_FIELD, gameday_input
 from faults.processes import ROOT, Worker
@@ -37,7 +36,7 @@ def test_three_processes_share_partitions_and_state(
     raw["source"]["kafka"].update({"session.timeout.ms": 6000, "heartbeat.interval.ms": 1500})
     pipeline = tmp_path / "pipeline.yaml"
     pipeline.write_text(yaml.safe_dump(raw))
-    group = f"scale-{uuid.uuid4().hex[:8]}"
+    group = unique("scale")
 
     def worker(name, grp, idx, errors):
         return Worker(name, [str(pipeline), "--topic", topic, "--group-id", grp, "--index", idx,

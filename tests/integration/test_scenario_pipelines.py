@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -24,7 +23,7 @@ import generators.sensors
 import generators.tolls
 from connector.app import build_runner, patch_raw
 from connector.config import parse_pipeline
-from connector.testing import read_topic
+from connector.testing import read_topic, unique
 from generators.base import produce
 
 pytestmark = pytest.mark.integration
@@ -43,7 +42,7 @@ def _config(
         raw,
         topic=topic,
         index=index,
-        group_id=f"g-{uuid.uuid4().hex[:8]}",
+        group_id=unique("g"),
         bootstrap=kafka_bootstrap,
         opensearch_url=opensearch_url,
     )

@@ -7,6 +7,7 @@ import uuid
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from connector.testing import unique
 from provision import plugins, versions
 from provision.layout import default_layout
 
@@ -71,7 +72,7 @@ def test_kafka_produce_consume_round_trip(kafka_bootstrap, topic_factory):
     consumer = Consumer(
         {
             "bootstrap.servers": kafka_bootstrap,
-            "group.id": f"test-{uuid.uuid4().hex[:8]}",
+            "group.id": unique("test"),
             "auto.offset.reset": "earliest",
             "enable.auto.commit": False,
         }
