@@ -65,6 +65,7 @@ __all__ = [
     "resolve_config",
     "run_protocol",
     "run_stream",
+    "targets",
 ]
 
 #: Raw per-row outputs, one ``.npz`` per (config spec, seed, file, variant, code version).
@@ -76,7 +77,7 @@ ROWS = ("cross", "all", "cut1000", "cut2500", "x1000", "plus1e6", "round", "gap"
 #: Bumped when the meaning of a cached output changes.
 _RUNNER_VERSION = 1
 #: NAB's references (published per-row outputs) and their names in the table.
-_REFERENCES = {"numenta": "HTM (NAB's numenta outputs)", "randomCutForest": "NAB's RCF outputs"}
+_REFERENCES = {"numenta": "HTM (NAB output)", "randomCutForest": "NAB's RCF (NAB output)"}
 
 Spec = tuple[dict[str, Any], dict[str, Any]]
 
@@ -202,9 +203,18 @@ def run_stream(detector: Mapping[str, Any], calibration: Mapping[str, Any],
 
 
 def _code_version() -> str:
-    """Digest of the detectors package's source and the krcf version."""
+    """Digest of the detectors package's source and the krcf version.
+
+    Every ``detectors`` submodule is imported first, so the code the (forked) workers run is
+    the code digested here even when the source changes on disk during a run.
+    """
+    import importlib
+    import pkgutil
+
     import detectors
 
+    for module in pkgutil.iter_modules(detectors.__path__, "detectors."):
+        importlib.import_module(module.name)
     digest = hashlib.sha256(f"runner {_RUNNER_VERSION}".encode())
     try:
         from importlib.metadata import version
@@ -532,6 +542,48 @@ def _format_line(line: Line) -> str:
     return f"  {line.label:<34} {line.note:<30} " + " ".join(cells)
 
 
+def targets(result: ProtocolResult, config: str) -> list[str]:
+    """Issue 10's targets for one config, each met or missed and by how much (seed means).
+
+    Cross-folder tuned above HTM's transfer on every profile, and the own flag within 8
+    points of the tuned figure; own flag on all files >= 60 standard; cut to 1,000 rows within
+    5 standard points of the full files (own flag); SKAB F1 >= 0.70 at FAR <= 15 %, AUC >= 0.85.
+    """
+    lines = {(x.row, x.label, x.note): x.figures for x in result.lines.get(config, [])}
+    refs = {x.label: x.figures for x in result.references}
+    out: list[str] = []
+
+    def check(text: str, value: float, bound: float, above: bool = True) -> None:
+        gap = value - bound if above else bound - value
+        verdict = "met" if gap >= 0 else f"MISSED by {-gap:.2f}"
+        out.append(f"  {text}: {value:.2f} {'>=' if above else '<='} {bound:.2f} {verdict}")
+
+    for (row, label, note), figures in lines.items():
+        if row == "cross" and note.startswith("tuned"):
+            route = label.removeprefix("NAB ")
+            htm = refs.get(f"{_REFERENCES['numenta']} {route}")
+            own = lines.get((row, label, f"own flag on {route.split(' -> ')[1]}"))
+            for p, short in zip(PROFILE_ORDER, _NAB_HEAD, strict=True):
+                if htm:
+                    check(f"{route} tuned {short} above HTM", figures[p].mean, htm[p].mean)
+                if own:
+                    check(f"{route} own flag {short} within 8 of tuned", own[p].mean,
+                          figures[p].mean - 8.0)
+    full = lines.get(("all", _ROW_LABELS["all"], "own flag"))
+    if full:
+        check("own flag, all files, standard", full["standard"].mean, 60.0)
+        short = lines.get(("cut1000", _ROW_LABELS["cut1000"], "own flag"))
+        if short:
+            check("own flag, first 1,000 rows, standard within 5 of all files",
+                  short["standard"].mean, full["standard"].mean - 5.0)
+    skab = next((f for (row, _, _), f in lines.items() if row == "skab"), None)
+    if skab:
+        check("SKAB own flag F1", skab["F1"].mean, 0.70)
+        check("SKAB own flag FAR %", skab["FAR"].mean, 15.0, above=False)
+        check("SKAB score AUC", skab["AUC"].mean, 0.85)
+    return out
+
+
 def format_table(result: ProtocolResult) -> str:
     """The protocol table as text (one block per config, then the references)."""
     head = (f"  {'row':<34} {'decision':<30} " + " ".join(f"{h:<20}" for h in _NAB_HEAD))
@@ -545,6 +597,11 @@ def format_table(result: ProtocolResult) -> str:
     if result.references:
         out.append("references (no seeds: NAB's published outputs; T² deterministic)")
         out.extend(_format_line(line) for line in result.references)
+    for name in result.lines:
+        checks = targets(result, name)
+        if checks:
+            out.append(f"issue 10 targets, {name} (means over the seeds):")
+            out.extend(checks)
     out.append(f"wall time {result.wall:.1f} s")
     return "\n".join(out)
 
@@ -562,4 +619,6 @@ def as_json(result: ProtocolResult) -> dict[str, Any]:
                                "seconds": result.seconds.get(name, 0.0)}
                         for name, lines in result.lines.items()},
             "references": [line(x) for x in result.references],
+            "targets": {name: [t.strip() for t in targets(result, name)]
+                        for name in result.lines},
             "wall_seconds": result.wall}

@@ -70,9 +70,9 @@ def test_headline_skab_row_does_not_regress(headline):
 
 def test_references_reproduce_issue_figures(headline):
     ref = {(x.label, x.note): x.figures for x in headline.references}
-    htm = ref[("HTM (NAB's numenta outputs) RKC -> AWS", "tuned on RKC, scored on AWS")]
+    htm = ref[("HTM (NAB output) RKC -> AWS", "tuned on RKC, scored on AWS")]
     assert [round(htm[p].mean, 1) for p in htm] == [70.4, 66.2, 75.2]
-    htm = ref[("HTM (NAB's numenta outputs) AWS -> RKC", "tuned on AWS, scored on RKC")]
+    htm = ref[("HTM (NAB output) AWS -> RKC", "tuned on AWS, scored on RKC")]
     assert [round(htm[p].mean, 1) for p in htm] == [55.5, 45.8, 61.5]
     t2 = ref[("Hotelling T² (SKAB's), valve1", "fitted on rows < 400, 2 x UCL")]
     assert (round(t2["F1"].mean, 2), round(t2["FAR"].mean, 2)) == (0.65, 19.94)
