@@ -132,10 +132,13 @@ def machine_json(reports: list[ConfigReport]) -> dict:
     {profile: score}, "seconds": s}}``, profiles ``standard``, ``reward_low_FP``,
     ``reward_low_FN``; ``untuned`` is the config's own decision, ``seconds`` its summed
     per-file scoring time. Checks outside the project read exactly this: keep it stable."""
+    def number(v: float) -> float | None:
+        return None if v != v else v  # NaN (no window at all) -> null, still valid JSON
+
     return {
         r.config: {
-            "tuned": {JSON_PROFILES[p]: r.tuned[p].score for p in PROFILE_ORDER},
-            "untuned": {JSON_PROFILES[p]: r.default[p].score for p in PROFILE_ORDER},
+            "tuned": {JSON_PROFILES[p]: number(r.tuned[p].score) for p in PROFILE_ORDER},
+            "untuned": {JSON_PROFILES[p]: number(r.default[p].score) for p in PROFILE_ORDER},
             "seconds": r.seconds,
         }
         for r in reports
