@@ -49,7 +49,10 @@ class Scorer:
         if missing not in MISSING_POLICIES:
             raise ValueError(f"missing: expected one of {MISSING_POLICIES}, got {missing!r}")
         self.detector = dict(detector)
-        self.calibration = dict(calibration or {})
+        # plain dicts all the way down (the named defaults nest read-only mappings, which
+        # do not pickle into snapshots)
+        self.calibration = {k: dict(v) if isinstance(v, Mapping) else v
+                            for k, v in (calibration or {}).items()}
         self.keyed = dict(keyed) if keyed is not None else None
         self.features = list(features) if features else None
         self._names = tuple(self.features) if self.features else None
