@@ -88,8 +88,8 @@ def test_files_the_plugin_would_reject_fail(harness, assets):
     bad_unit = json.loads(json.dumps(tolls))
     bad_unit["schedule"]["period"]["unit"] = "FORTNIGHTS"
     bad_agg = json.loads(json.dumps(tolls))
-    bad_agg["inputs"][0]["search"]["query"]["aggregations"]["drop_agg"]["composite"][
-        "sorces"] = []
+    bad_agg["inputs"][0]["search"]["query"]["aggregations"]["drop_agg"]["terms"][
+        "feild"] = "toll"
     no_url = channel_body(assets.channel, "${WEBHOOK_URL}")  # the file as shipped
     out = harness.run({
         "monitors": {"wrong trigger": json.dumps(wrong_trigger),
@@ -143,8 +143,8 @@ def test_the_template_check_flags_a_variable_the_plugin_does_not_pass(harness, a
     action["message_template"]["source"] = (
         "{{#ctx.newAlerts}}sensor={{agg_alert_content.bucket.key.sensor_id}} "
         "keys={{bucket_keys}}{{/ctx.newAlerts}}")
-    response = {"aggregations": {"composite_agg": {"buckets": [
-        {"key": {"sensor_id": "42"}, "doc_count": 1, "max_grade": {"value": 0.97}}]}}}
+    response = {"aggregations": {"by_sensor_id": {"buckets": [
+        {"key": "42", "doc_count": 1, "max_grade": {"value": 0.97}}]}}}
     out = harness.run({"runs": [{
         "monitor": json.dumps(monitor), "period_start_ms": 0, "period_end_ms": 60_000,
         "results": response, "later_results": response,
@@ -152,3 +152,26 @@ def test_the_template_check_flags_a_variable_the_plugin_does_not_pass(harness, a
     new = next(p for p in out["pages"] if p["category"] == "NEW")
     assert new["missing"] == ["message: ctx.newAlerts[0]/agg_alert_content.bucket.key.sensor_id"]
     assert "sensor= keys=42" in new["message"], "mustache prints nothing for it"
+
+
+def test_a_composite_parent_agg_leaves_the_pages_no_values(harness, assets):
+    """The plugin pages a composite agg to its empty last page and runs the actions with
+    that page's results: the same template on a composite agg lists nothing."""
+    monitor = monitor_body(assets.monitors["outliers-sensors-flagged"], with_actions=True)
+    query = monitor["inputs"][0]["search"]["query"]
+    terms = query["aggregations"].pop("by_sensor_id")
+    query["aggregations"]["by_sensor_id"] = {
+        "composite": {"size": 100, "sources": [{"sensor_id": {"terms": {
+            "field": terms["terms"]["field"]}}}]},
+        "aggregations": terms["aggregations"]}
+    bucket = {"key": {"sensor_id": "42"}, "doc_count": 1, "max_grade": {"value": 0.97},
+              "max_score": {"value": 3.6}}
+    response = {"aggregations": {"by_sensor_id": {"after_key": {"sensor_id": "42"},
+                                                  "buckets": [bucket]}}}
+    out = harness.run({"runs": [{
+        "monitor": json.dumps(monitor), "period_start_ms": 0, "period_end_ms": 60_000,
+        "results": response, "later_results": response,
+        "fired": {"outliers-sensors-grade": [0]}}]})
+    new = next(p for p in out["pages"] if p["category"] == "NEW")
+    assert "NEW: sensor_id=42" in new["message"]
+    assert "score=" not in new["message"] and "- none" in new["message"], new["message"]

@@ -69,7 +69,7 @@ EXPECTED = {
     "tolls": {"outliers-tolls-drop": {"Exit79"}, "outliers-tolls-surge": {"35South"}},
     "reviews": {"outliers-reviews-grade": {"ur-spam"}},
     "sensors": {"outliers-sensors-grade": {"42"}},
-    "flowlogs": {"outliers-flowlogs-grade": {"checkout,payments"}},
+    "flowlogs": {"outliers-flowlogs-grade": {"checkout->payments"}},
 }
 # per scenario, the alert whose NEW and DEDUPED pages are checked word for word, and text
 # they must carry: the key, the value, the score and the threshold (the link: every page).
@@ -85,9 +85,9 @@ PAGE_TEXT = {
     "sensors": ("outliers-sensors-grade", ["42"], [
         "sensor_id=42", "grade=0.97", "(threshold 0.9)", "score=3.59",
         "current_temperature=141.0"]),
-    "flowlogs": ("outliers-flowlogs-grade", ["checkout", "payments"], [
-        "src_service=checkout dst_service=payments", "grade=0.97", "(threshold 0.9)",
-        "score=3.59", "flows=0.0"]),
+    "flowlogs": ("outliers-flowlogs-grade", ["checkout->payments"], [
+        "pair=checkout->payments src_service=checkout dst_service=payments", "grade=0.97",
+        "(threshold 0.9)", "score=3.59", "flows=0.0"]),
 }
 
 
@@ -98,6 +98,8 @@ def _iso(epoch: float) -> str:
 def _doc(scenario: str, when: float, out: dict, **fields) -> dict:
     base = kit.sample_documents()[scenario]
     doc = {**base, **fields, "@timestamp": _iso(when), "outlier": out}
+    if scenario == "flowlogs":  # the pipeline's key: src_service->dst_service
+        doc["outlier"] = {**out, "key": f"{doc['src_service']}->{doc['dst_service']}"}
     if "window" in base:
         doc["window"] = kit.window(_iso(when), base["window"]["size_s"])
     return doc
@@ -273,9 +275,9 @@ def test_pages_name_key_value_score_threshold_and_link_for_new_deduped_completed
     run = rendered[scenario]
     pages, response, fired, monitor = run["pages"], run["response"], run["fired"], \
         run["monitor"]
-    keys = {name: {",".join(str(v) for v in response["aggregations"][
-        t["bucket_level_trigger"]["condition"]["parent_bucket_path"]]["buckets"][i][
-        "key"].values()) for i in fired[name]}
+    keys = {name: {response["aggregations"][
+        t["bucket_level_trigger"]["condition"]["parent_bucket_path"]]["buckets"][i]["key"]
+        for i in fired[name]}
         for t in monitor["triggers"] for name in [t["bucket_level_trigger"]["name"]]}
     assert keys == EXPECTED[scenario]
     # the pages_only selector leaves exactly the paging buckets in ctx.results

@@ -20,7 +20,7 @@ import org.opensearch.commons.alerting.model.Monitor;
  * a DEDUPED one is the stored alert with a new bucket and notification time, a COMPLETED
  * one is the stored alert with state COMPLETED and an end time), BucketLevelMonitorRunner's
  * per-alert context (exactly one of newAlerts, dedupedAlerts, completedAlerts holds the
- * alert), BucketLevelTriggerExecutionContext.asTemplateArg (monitor, periodStart,
+ * alert, and {@code results} is the run's last page: see {@link #lastPage}), BucketLevelTriggerExecutionContext.asTemplateArg (monitor, periodStart,
  * periodEnd, error, trigger, the three alert lists, results) and AlertContext (a new alert
  * adds nothing when no sample documents are asked for). The action's params are the
  * template's own params plus {@code ctx}, as MonitorRunner.compileTemplate passes them.
@@ -84,11 +84,53 @@ final class BucketRun {
         return out;
     }
 
-    static List<String> strings(List<?> values) {
+    /**
+     * The alert's bucket keys as TriggerService reads them from a bucket: a string key (terms),
+     * the values of an object key (composite), or {@code key_as_string} of a list key
+     * (multi_terms); any other key makes the plugin's trigger run fail.
+     */
+    static List<String> bucketKeys(Map<String, Object> bucket) {
+        Object key = bucket.get("key");
         List<String> out = new ArrayList<>();
-        for (Object value : values) {
-            out.add(String.valueOf(value));
+        if (key instanceof String text) {
+            out.add(text);
+        } else if (key instanceof Integer number) {
+            out.add(number.toString());
+        } else if (key instanceof Map<?, ?> map) {
+            map.values().forEach(value -> out.add(String.valueOf(value)));
+        } else if (key instanceof List<?> && bucket.get("key_as_string") instanceof String text) {
+            out.add(text);
+        } else {
+            throw new IllegalArgumentException("Unexpected format for key in bucket " + bucket);
         }
         return out;
+    }
+
+    /**
+     * The search response the actions see. BucketLevelMonitorRunner pages through composite
+     * aggregations until a page has no {@code after_key}, and runs the actions with the
+     * trigger context of that last page, whose composite buckets are empty (alerting PR 159
+     * fixed this for the run result only). A terms aggregation is not paged: one page.
+     */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> lastPage(Monitor monitor, Map<String, Object> response) {
+        Map<String, Object> aggs = (Map<String, Object>) response.get("aggregations");
+        if (aggs == null) {
+            return response;
+        }
+        Map<String, Object> page = new LinkedHashMap<>(response);
+        Map<String, Object> lastAggs = new LinkedHashMap<>(aggs);
+        for (org.opensearch.commons.alerting.model.Trigger t : monitor.getTriggers()) {
+            String parent = ((BucketLevelTrigger) t).getBucketSelector().getParentBucketPath();
+            Object agg = aggs.get(parent);
+            if (agg instanceof Map<?, ?> map && map.containsKey("after_key")) {
+                Map<String, Object> empty = new LinkedHashMap<>((Map<String, Object>) map);
+                empty.remove("after_key");
+                empty.put("buckets", List.of());
+                lastAggs.put(parent, empty);
+            }
+        }
+        page.put("aggregations", lastAggs);
+        return page;
     }
 }

@@ -89,8 +89,12 @@ public final class HarnessMain {
         Instant end = Instant.ofEpochMilli(((Number) run.get("period_end_ms")).longValue());
         Instant start = Instant.ofEpochMilli(((Number) run.get("period_start_ms")).longValue());
         Instant next = end.plusSeconds(60);
-        List<Map<String, Object>> results = List.of(cast(run.get("results")));
-        List<Map<String, Object>> later = List.of(cast(run.get("later_results")));
+        Map<String, Object> firstPage = cast(run.get("results"));
+        List<Map<String, Object>> results = List.of(firstPage);
+        // the actions see the run's last page: after a paginated (composite) agg, an empty one
+        List<Map<String, Object>> seen = List.of(BucketRun.lastPage(monitor, firstPage));
+        List<Map<String, Object>> later = List.of(
+            BucketRun.lastPage(monitor, cast(run.get("later_results"))));
         Map<String, Object> fired = cast(run.get("fired"));
         List<Map<String, Object>> pages = new ArrayList<>();
         for (Trigger t : monitor.getTriggers()) {
@@ -100,8 +104,7 @@ public final class HarnessMain {
             List<Object> buckets = (List<Object>) cast(aggs.get(parent)).get("buckets");
             for (Object index : (List<?>) fired.getOrDefault(trigger.getName(), List.of())) {
                 Map<String, Object> bucket = cast(buckets.get(((Number) index).intValue()));
-                List<String> keys = BucketRun.strings(
-                    new ArrayList<>(cast(bucket.get("key")).values()));
+                List<String> keys = BucketRun.bucketKeys(bucket);
                 Alert first = BucketRun.newAlert(monitor, trigger, parent, keys, bucket, end);
                 Map<String, Alert> alerts = new LinkedHashMap<>();
                 alerts.put(BucketRun.NEW, first);
@@ -113,7 +116,7 @@ public final class HarnessMain {
                     String category = entry.getKey();
                     boolean completed = category.equals(BucketRun.COMPLETED);
                     Map<String, Object> ctx = BucketRun.context(monitor, trigger,
-                        completed ? later : results, category.equals(BucketRun.NEW) ? start
+                        completed ? later : seen, category.equals(BucketRun.NEW) ? start
                             : end, category.equals(BucketRun.NEW) ? end : next, category,
                         entry.getValue());
                     for (Action action : trigger.getActions()) {
