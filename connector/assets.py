@@ -275,7 +275,13 @@ def monitor_body(monitor: dict, with_actions: bool, link_url: str | None = None)
 
 
 def stored_hash(current: dict) -> str | None:
-    """The content hash setup stored in a monitor the server returned, if any."""
+    """The content hash setup stored in a monitor the server returned, if any.
+
+    >>> stored_hash({"ui_metadata": {"outlier_connector": {"content_sha256": "ab"}}})
+    'ab'
+    >>> stored_hash({"name": "made in the UI"}) is None
+    True
+    """
     meta = (current.get("ui_metadata") or {}).get(HASH_KEY) or {}
     return meta.get("content_sha256")
 
@@ -308,7 +314,14 @@ def with_stored_ids(desired: dict, current: dict) -> dict:
 
 
 def monitor_change(desired: dict, current: dict | None) -> tuple[str, str]:
-    """``(action, detail)`` for one monitor: create, update or unchanged, by content hash."""
+    """``(action, detail)`` for one monitor: create, update or unchanged, by content hash.
+
+    >>> sent = monitor_body({"name": "m", "triggers": []}, with_actions=True)
+    >>> monitor_change(sent, None), monitor_change(sent, sent)
+    (('create', ''), ('unchanged', ''))
+    >>> monitor_change(sent, {"name": "m"})[0]
+    'update'
+    """
     if current is None:
         return "create", ""
     want, have = desired["ui_metadata"][HASH_KEY]["content_sha256"], stored_hash(current)
