@@ -6,6 +6,10 @@ seconds without a record. Exit code 0 on a clean stop, 1 when a batch had to be 
 uncommitted (it is replayed by the next run), 2 for a config error, 130 when a second
 signal cut the last batch short (uncommitted, replayed by the next run).
 
+Before consuming, a missing index template of the pipeline's scenario is applied and a
+missing error/events topic is created with the source's partition count
+(:mod:`connector.prepare`; ``--no-prepare`` skips both).
+
 Model state is checkpointed per partition in OpenSearch (``outlier-connector-state``) for
 Kafka sources unless ``--no-state``: a restart restores the models instead of warming up.
 """
@@ -41,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--opensearch-url", help="override the OpenSearch host")
     p.add_argument("--input", metavar="PATH",
                    help="read lines from PATH ('-' for stdin) instead of Kafka")
+    p.add_argument("--no-prepare", action="store_true",
+                   help="do not apply a missing index template nor create missing output topics")
     p.add_argument("--no-state", action="store_true",
                    help="do not keep model state in OpenSearch (models start cold on restart)")
     p.add_argument("--snapshot-seconds", type=float, default=10.0,
@@ -52,6 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from connector.app import build_runner, enable_checkpoints, load_config
+    from connector.prepare import prepare
 
     try:
         cfg = load_config(
@@ -63,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
         logger.error("config error: %s", exc)
         return 2
     try:
+        if not args.no_prepare:
+            prepare(cfg)  # the index template and the output topics, when missing
         runner = build_runner(cfg, batch_size=args.batch_size)
         if cfg.source.kind == "kafka" and not args.no_state:
             enable_checkpoints(runner, cfg, snapshot_seconds=args.snapshot_seconds,
