@@ -42,6 +42,7 @@ def patch_raw(
     opensearch_url: str | None = None,
     errors_topic: str | None = None,
     events_topic: str | None = None,
+    instance_id: str | None = None,
     input_path: str | None = None,
 ) -> dict[str, Any]:
     """A copy of a raw pipeline tree with the given parts replaced.
@@ -71,6 +72,8 @@ def patch_raw(
         source["group_id"] = group_id
     if bootstrap is not None:
         source.setdefault("kafka", {})["bootstrap.servers"] = bootstrap
+    if instance_id is not None:  # static membership (KIP-345)
+        source.setdefault("kafka", {})["group.instance.id"] = instance_id
     if index is not None:
         output["index"] = index
     if opensearch_url is not None:
@@ -201,7 +204,8 @@ def build_checkpointer(
         from connector.replay import kafka_replay
 
         scoring = WindowedScoring(None, cfg.name, None) if windowed else Scoring(None, cfg.name)
-        replay = kafka_replay(consumer_settings(cfg.source.kafka, group), build_transform(cfg),
-                              scoring)
+        # the replay consumer only assigns: it must not share the member's static identity
+        settings = {k: v for k, v in cfg.source.kafka.items() if k != "group.instance.id"}
+        replay = kafka_replay(consumer_settings(settings, group), build_transform(cfg), scoring)
     return Checkpointer(store, factory, policy, replay=replay, warm_start=warm_start,
                         grouped=grouped)

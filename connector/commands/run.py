@@ -40,6 +40,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--errors-topic", help="override the error topic (dead letters)")
     p.add_argument("--events-topic", help="override the events topic (when the pipeline has one)")
     p.add_argument("--group-id", help="override the consumer group")
+    p.add_argument("--instance-id",
+                   help="static group membership (group.instance.id, one per instance): a "
+                        "restarted instance takes its partitions back at once instead of "
+                        "after the group's session timeout")
     p.add_argument("--index", help="override the target index")
     p.add_argument("--bootstrap", help="override bootstrap.servers")
     p.add_argument("--opensearch-url", help="override the OpenSearch host")
@@ -63,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         cfg = load_config(
             args.pipeline, topic=args.topic, errors_topic=args.errors_topic,
-            events_topic=args.events_topic, group_id=args.group_id, index=args.index,
+            events_topic=args.events_topic, group_id=args.group_id,
+            instance_id=args.instance_id, index=args.index,
             bootstrap=args.bootstrap, opensearch_url=args.opensearch_url, input_path=args.input,
         )
     except ConfigError as exc:

@@ -265,8 +265,10 @@ class KafkaSource:
             self.topics, on_assign=on_assign, on_revoke=on_revoke, on_lost=on_lost
         )
 
-    def _note_assignment(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+    def _note_assignment(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self.assigned_at = time.monotonic()
+        logger.info("group assignment partitions=%s",
+                    sorted((p.topic, p.partition) for p in partitions))
 
     def _forget(self, partitions: list[TopicPartition]) -> None:
         # a released partition's failed commit is its next owner's business now
