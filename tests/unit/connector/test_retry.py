@@ -85,3 +85,25 @@ def test_other_errors_are_not_retried():
     with pytest.raises(ValueError):
         Retrier(_Calls(), 0.01, 1.0, lambda: False).call(write, "bulk", RECORDS)
     assert calls["n"] == 1
+
+
+def test_a_stop_during_a_backoff_ends_the_wait_at_once():
+    import threading
+    import time
+
+    stop = threading.Event()
+
+    class _Waits(_Calls):
+        def idle(self, seconds, interrupt=None):
+            self.log.append(("idle", seconds))
+            threading.Timer(0.05, stop.set).start()  # SIGTERM arrives during the wait
+            (interrupt or threading.Event()).wait(seconds)
+            return []
+
+    source = _Waits()
+    write, calls = _failing(10, SinkError("down"))
+    began = time.monotonic()
+    with pytest.raises(Abandon):
+        Retrier(source, 30.0, 30.0, stop.is_set, interrupt=stop).call(write, "bulk", RECORDS)
+    assert time.monotonic() - began < 1.0  # not the 30 s backoff
+    assert calls["n"] == 1 and source.log == ["pause", ("idle", 30.0), "resume"]
