@@ -49,10 +49,13 @@ DEFAULT_HST = MappingProxyType(
     {"name": "hst", "n_trees": 10, "height": 8, "window_size": 250, "span": 32.0, "seed": 42}
 )
 #: Default per-key RCF: 20 trees of 32 points, no bounding-box cache (about 70 KB resident
-#: per key instead of about 220 KB for DEFAULT_RCF; same detection on per-key count streams).
+#: per key instead of about 220 KB for DEFAULT_RCF; same detection on per-key count streams),
+#: inputs standardised per key with a frame fixed after 16 records (a key's forest gets its
+#: first points then, not after 64).
 DEFAULT_KEYED_RCF = MappingProxyType(
     {"name": "rcf", "n_trees": 20, "sample_size": 32, "shingle_size": 1,
-     "bounding_box_cache_fraction": 0.0, "standardize": True, "seed": 42}
+     "bounding_box_cache_fraction": 0.0, "standardize": True, "standardize_warmup": 16,
+     "seed": 42}
 )
 #: Default keyed-pool bounds.
 DEFAULT_KEYED = MappingProxyType({"max_keys": 10_000, "max_bytes": 1_000_000_000})

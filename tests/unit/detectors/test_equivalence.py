@@ -24,7 +24,7 @@ PINNED = {
     "former-default": ("cc76a34208c7b4ddfccbad869bd37310528b1c9f75b62be9dc6d091ae384ce8f", 2),
     "rcf-20x512-tail": ("7546f0ff5f72a3a498d53439d112ad15354b4df39fa7841825dbeee3eeeff85a", 1),
     "small-tail-wraps": ("e16fc0be0230ba27895309af57c5c15e7b060cb951604e68534b25db6e741fec", 23),
-    "keyed-quantile": ("f4a977f5310ce286abe9ef45f159f4a6245c84f34f0a224adf6d53bca3bd64bf", 33),
+    "keyed-quantile": ("a279b06ee3a18c38124b3bb5e80fb498dcb49c40ae39b5829fd87c1f3848c8fa", 45),
     "keyed-quantile-raw": ("81671146d40115861c91f68a1fb81e3b1f79d2340ba9c789722368596ae85a9b",
                            44),
     "keyed-tail-reject": ("f161d2a68016e72f842deb5df90e7e70829088fbb3f07fbe892ec2b8bd349fa9", 19),
