@@ -1,4 +1,4 @@
-"""``outlier-connector evaluate``: NAB scores and event metrics for detector configurations.
+"""``outlier-connector evaluate``: the out-of-sample protocol, NAB scores and event metrics.
 
 Examples::
 
@@ -8,7 +8,7 @@ Examples::
     outlier-connector evaluate DIR --configs default --json scores.json   # any NAB-layout DIR
     outlier-connector evaluate --list-configs         # every named configuration
     outlier-connector evaluate                        # the five required configs, all files
-    outlier-connector evaluate --configs rcf-default rcf-tail --files nyc_taxi ec2_cpu
+    outlier-connector evaluate --configs rcf-default krcf-tail --files nyc_taxi ec2_cpu
     outlier-connector evaluate --limit 2000 --workers 1
     outlier-connector evaluate --scenario-labels scored.jsonl --threshold 0.99
     outlier-connector evaluate --scenario all --strength both     # per-scenario detection
@@ -101,7 +101,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--strength", default="both", choices=["default", "subtle", "both"])
     p.add_argument("--records", type=int, default=None, help="records to generate (per run)")
-    p.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
+    p.add_argument("--seed", type=_seeds, default=[1],
+                   help="generator seed, or seeds as 3,4,5 (each run, then mean and range; "
+                   "default 1)")
     p.add_argument(
         "--anomaly-rate",
         type=float,
@@ -188,7 +190,7 @@ def _transfer(reports: list[ConfigReport]) -> str:
 def run_scenarios(args: argparse.Namespace) -> int:
     """Per-scenario recall, false-positive rate and delay of the shipped pipelines."""
     from evaluation.scenario_run import run_scenario
-    from evaluation.scenario_table import HEADER, rows
+    from evaluation.scenario_table import HEADER, rows, summary
 
     names = list(RUNS) if args.scenario == "all" else [args.scenario]
     what_if = getattr(args, "what_if_calibration", None)
@@ -206,18 +208,40 @@ def run_scenarios(args: argparse.Namespace) -> int:
           "warm-up; delay in units (records or windows) from the event's first, 0 = at once")
     print(HEADER)
     print("-" * len(HEADER))
+    seeds = args.seed if isinstance(args.seed, list) else [args.seed]
     for name in names:
         for strength in strengths:
-            start = time.perf_counter()
-            f = run_scenario(
-                name, strength, args.records, args.seed, args.anomaly_rate, calibration
-            )
-            unit = "record" if name in ("gameday", "sensors") else "window"
-            for line in rows(name, strength, unit, f, time.perf_counter() - start):
-                print(line, flush=True)
-            if f.warm_events:
-                print(f"  ({f.warm_events} events fell wholly in the warm-up, left out)")
+            runs = {}
+            for seed in seeds:
+                start = time.perf_counter()
+                f = runs[seed] = run_scenario(
+                    name, strength, args.records, seed, args.anomaly_rate, calibration
+                )
+                unit = "record" if name in ("gameday", "sensors") else "window"
+                if len(seeds) > 1:
+                    print(f"seed {seed}")
+                for line in rows(name, strength, unit, f, time.perf_counter() - start):
+                    print(line, flush=True)
+                if f.warm_events:
+                    print(f"  ({f.warm_events} events fell wholly in the warm-up, left out)")
+            if len(seeds) > 1:
+                for line in summary(name, strength, runs):
+                    print(line, flush=True)
     return 0
+
+
+def _seeds(text: str) -> list[int]:
+    """``--seed``: ``3`` or ``3,4,5``.
+
+    >>> _seeds("3"), _seeds("3,4,5")
+    ([3], [3, 4, 5])
+    """
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"seeds must be integers such as 3 or 3,4,5, got {text!r}"
+        ) from None
 
 
 def list_configs() -> str:
