@@ -12,7 +12,19 @@ one-hot, one feature per category) and ``derived``:
 - ``key_deviation``: value minus the key's exponentially weighted mean (``alpha``) before
   this record (with ``transform: log``, the log of the ratio to the key's typical value);
   ``key_change``: value minus the key's previous value; ``run_length``: how many
-  consecutive records of the key carried this same value (a stuck sensor).
+  consecutive records of the key carried this same value (a stuck sensor);
+- per-key running state (:mod:`connector.features.running`): ``key_zscore`` (the value in
+  the key's own standard deviations), ``key_zmean`` (its running mean over the key's recent
+  records: a drift or shift), ``key_zenergy`` (root of the running mean of z²: a key whose
+  noise grew), ``key_gap`` (event time since the key's last record over its typical gap: a
+  silence shows on the returning record), ``group_zmean`` (two members of a group of keys,
+  e.g. one device's sensors, deviating together) and ``novelty`` (``1 / (1 + times seen)``:
+  an unseen category scores 1). ``hold`` pauses the key_z* kinds while a field says so.
+
+``aliases`` maps spellings of a category to one name (``WARN`` and ``warning`` are
+``WARNING``) before a categorical, ``equals`` or ``recent_count`` feature looks at it. An
+unknown value of an ordinal categorical still gets the next index; pipelines that must not
+read an unknown value as "above the last category" use ``novelty`` instead (gameday).
 
 Every feature can be multiplied by ``scale`` (after the transform): Random Cut Forest cuts
 dimensions in proportion to their range, so scale says how much a feature should weigh.
@@ -30,6 +42,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.errors import RecordRejected
+from connector.features.running import Aliases, GroupAgreement, KeyGap, KeyZScore, Novelty
 
 __all__ = ["FeatureExtractor", "get_field"]
 
@@ -43,6 +56,8 @@ _TRANSFORMS = {
     "sqrt": lambda v: math.sqrt(v) if v >= 0 else math.nan,
 }
 _KEYED = ("key_deviation", "key_change", "run_length")
+_RUNNING = ("key_zscore", "key_zmean", "key_zenergy", "key_gap", "group_zmean", "novelty")
+_Z_OUTPUT = {"key_zscore": "z", "key_zmean": "mean", "key_zenergy": "energy"}
 MAX_KEYS = 100_000  # per stateful feature; least recently seen keys are forgotten first
 
 
@@ -101,7 +116,14 @@ class FeatureExtractor:
         self._recent: dict[str, deque[float]] = {s.name: deque() for s in self.specs}
         # recent_count: an upper bound of the kept times; at or below ``now``, all are counted
         self._latest: dict[str, float] = dict.fromkeys(self._recent, -math.inf)
-        self._options = {s.name: _Options(s.value) for s in self.specs if s.kind == "derived"}
+        self._aliases = {s.name: Aliases(dict(s.aliases)) for s in self.specs if s.aliases}
+        self._options = {
+            s.name: _Options(s.value, self._aliases.get(s.name))
+            for s in self.specs
+            if s.kind == "derived"
+        }
+        self._running = {s.name: _running(s) for s in self.specs if s.derive in _RUNNING}
+        self._holds = {s.name: _Options(list(s.hold[1])) for s in self.specs if s.hold}
 
     def extract(
         self, document: dict[str, Any], key: str | None = None, at: datetime | None = None
@@ -119,7 +141,11 @@ class FeatureExtractor:
             if spec.kind == "numeric":
                 out[spec.name] = _transform(spec, _number(raw, spec.field)) * spec.scale
             elif spec.kind == "categorical":
+                if spec.name in self._aliases and raw is not _MISSING and raw is not None:
+                    raw = self._aliases[spec.name].canonical(raw)
                 out.update({n: v * spec.scale for n, v in _categorical(spec, raw).items()})
+            elif spec.derive in _RUNNING:
+                out[spec.name] = self._run(spec, document, raw, key, at) * spec.scale
             elif spec.derive in _KEYED:  # transform before the state: deviations of logs
                 out[spec.name] = self._derived(spec, raw, key, at) * spec.scale
             else:
@@ -155,6 +181,25 @@ class FeatureExtractor:
             state.popitem(last=False)
         return result
 
+    def _run(
+        self, spec: Any, document: dict[str, Any], raw: Any, key: str | None, at: datetime | None
+    ) -> float:
+        """A per-key running feature (:mod:`connector.features.running`)."""
+        state = self._running[spec.name]
+        now = at.timestamp() if at is not None else 0.0
+        if spec.derive == "novelty":  # known spellings count as their canonical name
+            text = "" if raw is _MISSING or raw is None else raw
+            aliases = self._aliases.get(spec.name)
+            return state.update(aliases.canonical(text) if aliases else text, now)
+        if spec.derive == "key_gap":
+            return _transform(spec, state.update(key or "", now))
+        value = _transform(spec, _number(raw, spec.field))  # log: deviations of ratios
+        if spec.hold and self._holds[spec.name].match(get_field(document, spec.hold[0], None)):
+            return getattr(state, "neutral", 0.0)
+        if spec.derive == "group_zmean":
+            return state.update(key or "", value, now)
+        return state.update(key or "", value)
+
     def _recent_count(self, spec: Any, raw: Any, at: datetime | None) -> float:
         name = spec.name
         times = self._recent[name]
@@ -175,6 +220,7 @@ class FeatureExtractor:
         return {
             "keyed": {n: list(s.items()) for n, s in self._state.items() if s},
             "recent": {n: list(t) for n, t in self._recent.items() if t},
+            "running": {n: _state_of(r) for n, r in self._running.items()},
         }
 
     def restore(self, blob: dict[str, Any]) -> None:
@@ -184,6 +230,9 @@ class FeatureExtractor:
                 self._state[name] = OrderedDict(
                     (k, tuple(v) if isinstance(v, list) else v) for k, v in items
                 )
+        for name, saved in blob.get("running", {}).items():
+            if name in self._running:
+                _restore(self._running[name], saved)
         for name, times in blob.get("recent", {}).items():
             if name in self._recent:
                 self._recent[name] = deque(times)
@@ -191,7 +240,41 @@ class FeatureExtractor:
 
 
 def _tolerates_missing(spec: Any) -> bool:
-    return spec.kind == "categorical" or spec.derive in ("equals", "length", "recent_count")
+    return spec.kind == "categorical" or spec.derive in (
+        "equals", "length", "recent_count", "key_gap", "novelty"
+    )
+
+
+def _running(spec: Any) -> Any:
+    """The running-state object of a derived feature of kind ``spec.derive``."""
+    if spec.derive == "novelty":
+        return Novelty(spec.half_life or math.inf)
+    if spec.derive == "key_gap":
+        return KeyGap(spec.alpha)
+    if spec.derive == "group_zmean":
+        groups: dict[str, list[tuple[float, float]]] = {}
+        for name, lo, hi in spec.groups:
+            groups.setdefault(name, []).append((lo, hi))
+        stale = spec.seconds or math.inf
+        return GroupAgreement(groups, spec.alpha, spec.smooth, stale, spec.spread_alpha)
+    return KeyZScore(spec.alpha, spec.spread_alpha, spec.smooth, _Z_OUTPUT[spec.derive])
+
+
+def _state_of(obj: Any) -> Any:
+    if isinstance(obj, GroupAgreement):
+        return obj.snapshot()
+    if isinstance(obj, Novelty):
+        return list(obj.counts.items())
+    return list(obj.state.items())
+
+
+def _restore(obj: Any, saved: Any) -> None:
+    if isinstance(obj, GroupAgreement):
+        obj.restore(saved)
+    elif isinstance(obj, Novelty):
+        obj.counts = OrderedDict((k, list(v)) for k, v in saved)
+    else:
+        obj.state = OrderedDict((k, list(v)) for k, v in saved)
 
 
 def _number(raw: Any, field: str) -> float:
@@ -233,7 +316,8 @@ class _Options:
     (True, True, True, False, False)
     """
 
-    def __init__(self, expected: Any) -> None:
+    def __init__(self, expected: Any, aliases: Aliases | None = None) -> None:
+        self.aliases = aliases
         self.values = tuple(expected) if isinstance(expected, list | tuple) else (expected,)
         self.texts = frozenset(str(o) for o in self.values)
         try:
@@ -242,6 +326,8 @@ class _Options:
             self.hashed = None
 
     def match(self, raw: Any) -> bool:
+        if self.aliases is not None and isinstance(raw, str):
+            raw = self.aliases.canonical(raw)
         if self.hashed is not None:
             try:
                 return raw in self.hashed or str(raw) in self.texts

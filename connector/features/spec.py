@@ -182,7 +182,8 @@ def _running_options(raw: dict[str, Any], path: str) -> dict[str, Any]:
             folded = str(text).strip().casefold()
             if owner.get(folded, canonical) != canonical:
                 raise ConfigError(
-                    f"{path}.aliases.{canonical}", f"{text!r} is already a spelling of {owner[folded]}"
+                    f"{path}.aliases.{canonical}",
+                    f"{text!r} is already a spelling of {owner[folded]}",
                 )
             owner[folded] = canonical
         aliases.append((str(canonical), tuple(str(v) for v in variants)))
