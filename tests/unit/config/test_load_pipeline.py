@@ -27,10 +27,10 @@ def test_gameday_loads_into_frozen_config():
     assert cfg.output.errors_topic == "gameday.errors"
     assert cfg.window is None
     assert cfg.features_names == [
-        "response_time",
-        "response_vs_path",
-        "level",
+        "response_z",
+        "response_creep",
         "errors_10s",
+        "level_novelty",
     ]
     with pytest.raises(AttributeError):
         cfg.name = "other"  # type: ignore[misc]
@@ -106,8 +106,8 @@ def test_whole_value_reference_keeps_number_type():
             "must be one of",
         ),
         (
-            lambda r: r["features"][2].pop("categories"),
-            "gameday.features[2].categories",
+            lambda r: r["features"].append({"name": "lvl", "kind": "categorical"}),
+            "gameday.features[4].categories",
             "is required",
         ),
         (

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
@@ -42,10 +41,10 @@ def test_prepare_unwraps_and_featurizes(transform):
     assert p.key == "wp-content/list"
     assert p.timestamp.timestamp() == pytest.approx(1728565962.2251318)
     assert list(p.features) == transform.cfg.features_names
-    assert p.features["level"] == 0.0  # DEBUG is the first category
-    assert p.features["response_time"] == pytest.approx(math.log1p(0.146))
-    assert p.features["response_vs_path"] == 0.0  # the first record of its path is its typical
+    assert p.features["response_z"] == 0.0  # the first record of its path is its typical
+    assert p.features["response_creep"] == 0.0
     assert p.features["errors_10s"] == 0.0
+    assert p.features["level_novelty"] == pytest.approx(3.0)  # the first level seen: novel
 
 
 @pytest.mark.parametrize(

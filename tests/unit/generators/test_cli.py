@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import generators.gameday as gameday
 from connector.cli import main
 
 
@@ -29,7 +30,7 @@ def test_generate_to_stdout_with_labels_file(tmp_path, capsys):
     assert len(lines) == 400
     ids = {json.loads(line)["log_message"]["log_identifier"] for line in lines}
     rows = [json.loads(x) for x in labels.read_text().splitlines()]
-    assert rows and {r["kind"] for r in rows} <= {"slow_response", "error_burst", "info_slow"}
+    assert rows and {r["kind"] for r in rows} <= set(gameday.KINDS)
     assert {r["id"] for r in rows} <= ids
     assert set(rows[0]) == {"id", "kind", "event", "timestamp", "key"}
 

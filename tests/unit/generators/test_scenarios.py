@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import doctest
 import json
-import statistics
 from collections import Counter, defaultdict
 from datetime import datetime
 
@@ -130,41 +129,7 @@ def test_reviews_burst_within_one_window(strength, n):
     assert repeats / len(recs) < 0.01
 
 
-@pytest.mark.parametrize(
-    ("strength", "spike", "drift"), [("default", 40.0, 1.0), ("subtle", 15.0, 0.3)]
-)
-def test_sensors_anomaly_shapes(strength, spike, drift):
-    recs = list(
-        sensors.records(
-            count=30_000, anomaly_rate=0.005, seed=3, start=START, strength=strength, sensors=20
-        )
-    )
-    by_event = defaultdict(list)
-    history = defaultdict(list)
-    for r in recs:
-        body = json.loads(r.value)
-        assert set(body) == {"sensor_id", "current_temperature", "status", "event_time"}
-        assert 10 <= body["current_temperature"] <= 150
-        history[body["sensor_id"]].append((r.label, r.event, body))
-        if r.label:
-            by_event[(r.label, r.event)].append(body)
-    kinds = Counter(k for k, _ in by_event)
-    assert set(kinds) == {"spike", "drift", "stuck"}
-    for (kind, _), bodies in by_event.items():
-        if kind == "stuck" and len(bodies) == 30:
-            assert len({b["current_temperature"] for b in bodies}) == 1
-            assert {b["status"] for b in bodies} == {"OK"}
-    # a spike is `spike` above the sensor's typical reading
-    for rows in history.values():
-        normal = statistics.median(b["current_temperature"] for lab, _, b in rows if not lab)
-        for lab, _, b in rows:
-            if lab == "spike" and normal + spike < 150:
-                assert b["current_temperature"] - normal == pytest.approx(spike, abs=4.0)
-    # a drift's last reading is about 20 * drift above its first
-    for (kind, _), bodies in by_event.items():
-        if kind == "drift" and len(bodies) == 20:
-            rise = bodies[-1]["current_temperature"] - bodies[0]["current_temperature"]
-            assert rise == pytest.approx(19 * drift, abs=4.0)
+# sensors: tests/unit/generators/test_sensors.py
 
 
 def test_flowlogs_graph_and_format():
