@@ -59,7 +59,12 @@ class Scorer:
         self.missing = missing
         self.model = model_id(self.detector, self.calibration)
         # tail.early: flag values far outside everything seen while warming up (_early_flag)
-        self._early = bool((self.calibration.get("tail") or {}).get("early", False))
+        early = (self.calibration.get("tail") or {}).get("early", False)
+        if not isinstance(early, (bool, int, float)) or early < 0:
+            raise ValueError(f"calibration.tail.early: true, false or a level >= 0, "
+                             f"got {early!r}")
+        # True: the calibration's threshold; a number: that level (log10(1 + z^2))
+        self._early = early
         prototype = build_filter(self.detector, self.calibration, self.features)
         self._pool = KeyedModels(prototype, **self.keyed) if self.keyed is not None else None
         self._single: CalibratedFilter | None = prototype if self._pool is None else None
@@ -132,7 +137,8 @@ class Scorer:
             return
         where, z = scaler.novelty(point)
         threshold = unit.calibrator.threshold or 3.0
-        if where < 0 or math.log10(1.0 + z * z) < threshold:
+        needed = threshold if self._early is True else float(self._early)
+        if where < 0 or math.log10(1.0 + z * z) < needed:
             return
         names = unit.anomaly_detector.feature_order
         name = names[where]

@@ -176,3 +176,18 @@ def test_default_snapshot_continues_exactly_at_any_point(cut):
     again = restore_scorer(scorer.snapshot())
     for x in rows[cut:]:
         assert again.process_one(x) == scorer.process_one(x)
+
+
+def test_early_takes_a_level_of_its_own_and_refuses_nonsense():
+    def flagged(early) -> bool:
+        cal = {"tail": {**DEFAULT_CALIBRATION["tail"], "early": early}, "threshold": 3.0}
+        scorer = build_scorer(DEFAULT_RCF, cal, features=["rt", "bytes"])
+        for x in _gameday(40):
+            scorer.process_one(x)
+        return scorer.process_one({"rt": 3.0, "bytes": 5000.0}).flag  # ~50 sd out
+
+    assert flagged(True) and flagged(3.0)
+    assert not flagged(4.0)  # needs about 100 sd
+    assert not flagged(False)
+    with pytest.raises(ValueError, match="calibration.tail.early"):
+        build_scorer(DEFAULT_RCF, {"tail": {"early": "yes"}, "threshold": 3.0})
