@@ -24,7 +24,8 @@ next 90 minutes:
 - ``device_fault``: two sensors of one device move together, the same way, by 2 / 1.2 of
   their own noise standard deviations for 20 readings each.
 
-Every reading of an episode carries the label. The Kafka key is the sensor id.
+Every reading of an episode carries the label. The Kafka key is the sensor id. ``count``
+counts the readings sent (the first at ``start``); absent ones come on top.
 """
 
 from __future__ import annotations
@@ -164,10 +165,11 @@ def records(
     period = sensors / rate
     profiles = PROFILES[:sensors]
     services = [_Service(random.Random(9000 + d), t0) for d in range(len(DEVICES))]
-    queue = [(t0 + rng.uniform(0.0, period), s) for s in range(sensors)]
+    offsets = [rng.uniform(0.0, period) for _ in range(sensors)]
+    queue = [(t0 + o - min(offsets), s) for s, o in enumerate(offsets)]  # the first at t0
     heapq.heapify(queue)
     episodes: dict[int, dict] = {}  # sensor -> its running episode
-    events = emitted = 0
+    events = emitted = absent = 0  # emitted: sent readings (``count`` counts those)
     while count is None or emitted < count:
         ts, sensor = heapq.heappop(queue)
         heapq.heappush(queue, (ts + period + rng.uniform(-1.0, 1.0), sensor))
@@ -196,10 +198,11 @@ def records(
             if done:
                 del episodes[sensor]
             if not send:
-                yield _reading(sensor, temp, status, ts, label, event, emitted, send=False)
-                emitted += 1
+                absent += 1
+                yield _reading(sensor, temp, status, ts, label, event, f"absent-{absent:08d}",
+                               send=False)
                 continue
-        yield _reading(sensor, temp, status, ts, label, event, emitted)
+        yield _reading(sensor, temp, status, ts, label, event, f"reading-{emitted:08d}")
         emitted += 1
 
 
@@ -256,7 +259,7 @@ def _apply(
 
 def _reading(
     sensor: int, temp: float, status: str, ts: float, label: str | None, event: int | None,
-    n: int, send: bool = True,
+    ident: str, send: bool = True,
 ) -> GeneratedRecord:
     body = {
         "sensor_id": sensor,
@@ -265,6 +268,5 @@ def _reading(
         "event_time": iso_ms(ts, zulu=False),
     }
     return GeneratedRecord(
-        str(sensor).encode(), json.dumps(body).encode(), label, f"reading-{n:08d}", event, ts,
-        send,
+        str(sensor).encode(), json.dumps(body).encode(), label, ident, event, ts, send,
     )

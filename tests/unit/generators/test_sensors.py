@@ -133,6 +133,7 @@ def test_new_kinds_shapes(strength):
             events[(r.label, r.event)].append(r)
     seen = Counter(kind for kind, _ in events)
     assert set(seen) == {"slow_drift", "dropout", "noisy", "device_fault"}
+    assert sum(r.send for r in recs) == 60_000 and recs[0].timestamp == START
     for (kind, _), rs in events.items():
         keys = {r.key for r in rs}
         if kind == "dropout":
