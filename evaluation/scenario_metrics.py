@@ -12,7 +12,8 @@ Rules:
 - an event whose units were all scored while the model warmed up is left out (warm-up
   models never flag) and counted in ``warm_events``;
 - the **false-positive rate** is flagged normal units over normal units scored after the
-  warm-up.
+  warm-up; it is also given per *phase* of a unit (``rush``: inside the generator's rush
+  hours and ramps; ``end``: scored at the drain when the input ended).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Unit:
     kind: str | None = None
     position: int = 0
     warming_up: bool = False
+    phase: str | None = None  # "rush", "end" or None
 
 
 @dataclass
@@ -65,10 +67,16 @@ class ScenarioFigures:
     false_positives: int
     warm_events: int
     units: int
+    phases: dict[str, tuple[int, int]] = field(default_factory=dict)  # normal, FP
 
     @property
     def fpr(self) -> float:
         return self.false_positives / self.normal if self.normal else float("nan")
+
+    def phase_fpr(self, phase: str) -> float:
+        """False-positive rate among the normal units of one phase (NaN when none)."""
+        normal, fp = self.phases.get(phase, (0, 0))
+        return fp / normal if normal else float("nan")
 
 
 def figures(units: Iterable[Unit]) -> ScenarioFigures:
@@ -86,17 +94,23 @@ def figures(units: Iterable[Unit]) -> ScenarioFigures:
     (2, 1, [1], 3, 1)
     >>> f.by_kind["spike"].recall, f.by_kind["drift"].recall
     (1.0, 0.0)
+    >>> figures([Unit(True, phase="rush"), Unit(False, phase="rush"), Unit(False)]).phases
+    {'rush': (2, 1)}
     """
     first_flag: dict[int | str, int | None] = {}
     kinds: dict[int | str, str | None] = {}
     live: set[int | str] = set()
     normal = false_positives = total = 0
+    phases: dict[str, tuple[int, int]] = {}
     for u in units:
         total += 1
         if u.event is None:
             if not u.warming_up:
                 normal += 1
                 false_positives += int(u.flag)
+                if u.phase is not None:
+                    n, fp = phases.get(u.phase, (0, 0))
+                    phases[u.phase] = (n + 1, fp + int(u.flag))
             continue
         kinds.setdefault(u.event, u.kind)
         first_flag.setdefault(u.event, None)
@@ -116,5 +130,5 @@ def figures(units: Iterable[Unit]) -> ScenarioFigures:
                 cell.detected += 1
                 cell.delays.append(flagged_at)
     return ScenarioFigures(
-        overall, by_kind, normal, false_positives, len(first_flag) - len(live), total
+        overall, by_kind, normal, false_positives, len(first_flag) - len(live), total, phases
     )

@@ -23,8 +23,9 @@ import time
 from collections.abc import Iterator, Sequence
 
 from generators.base import GeneratedRecord, check_args, check_kinds, iso_ms, pick
+from generators.tolls_traffic import rush
 
-__all__ = ["DIVERTED", "KINDS", "PLATES", "SIZES", "STATIONS", "TOPIC", "records"]
+__all__ = ["DIVERTED", "KINDS", "PLATES", "SIZES", "STATIONS", "TOPIC", "records", "rush"]
 
 TOPIC = "tolls"
 STATIONS = {

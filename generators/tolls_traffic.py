@@ -47,7 +47,7 @@ from generators.base import (
     iso_ms,
 )
 
-__all__ = ["CURVE", "DAYTIME_RATE", "KINDS", "N_PLATES", "SIZES", "STATIONS", "plates"]
+__all__ = ["CURVE", "DAYTIME_RATE", "KINDS", "N_PLATES", "SIZES", "STATIONS", "plates", "rush"]
 
 STATIONS = {  # daytime vehicles per 10 s (x2.5 in the rush hours)
     "183A": 32.0,
@@ -238,3 +238,12 @@ def _start(
         episode.clones = sorted(begin + rng.uniform(0.0, seconds - 40.0)
                                 for _ in range(size[kind]))
     return episode
+
+
+def rush(ts: float) -> bool:
+    """Whether ``ts`` is inside a rush hour or its ramps (the curve above 1.2x daytime).
+
+    >>> rush(1_800_000_000.0), rush(1_800_000_000.0 - 7200)  # 08:00 and 06:00 UTC
+    (True, False)
+    """
+    return CURVE.at(ts) > 1.2

@@ -21,7 +21,9 @@ baselines of ``key_ratio`` and ``key_surprise``). The per-key aggregate ops read
   of an EWMA of its squares, at least 1): counts that arrive in bunches (traffic lights, batch jobs)
   vary more than a Poisson count, and a busy key would otherwise flag for ordinary bunching.
   Its baseline and spread do not move on a silent window (one a ``missing:`` policy filled),
-  so a long silence never becomes the key's usual and its return is not a surge;
+  so a long silence never becomes the key's usual and its return is not a surge, nor while
+  the recent windows are far from usual (a protect bounded to :data:`HOLD_WINDOWS` windows,
+  so a ramp or a lasting change is followed again);
 - ``key_evidence``: evidence accumulated over consecutive windows: an EWMA (weight
   :data:`EVIDENCE_ALPHA`) of an earlier aggregate (usually a ``key_scaled_surprise``),
   divided by its standard deviation for independent standard normal inputs, so it is about standard
@@ -47,6 +49,7 @@ __all__ = [
     "USUAL_ALPHA",
     "KeyState",
     "key_value",
+    "settle",
     "surprise",
 ]
 
@@ -59,6 +62,12 @@ USUAL_ALPHA = 0.1  # weight of the newest window in the key's usual value
 SURPRISE_STEP = 3.0  # key_surprise: the usual moves by at most this many sqrt(usual + 1)
 EVIDENCE_ALPHA = 0.3  # key_evidence: weight of the newest window (about 3 windows of memory)
 SPREAD_CLIP = 3.0  # key_scaled_surprise: a window moves the spread as if at most this far out
+EVIDENCE_CLIP = 4.0  # key_evidence: a window adds at most this much (its tail stays short)
+EVIDENCE_SPREAD_ALPHA = 0.02  # key_evidence: weight of a window in the key's spread of it
+HOLD_Z = 2.5  # key_scaled_surprise: the usual holds while the recent evidence is beyond this
+HOLD_WINDOWS = 60  # ... for at most this many windows in a row
+SETTLED = 30  # ... once the key has had this many windows (before, its spread is unknown)
+_EWMA_SD = math.sqrt(EVIDENCE_ALPHA / (2.0 - EVIDENCE_ALPHA))  # sd of the EWMA of N(0, 1)
 _FLOOR = 0.5  # a usual count of 0 is read as 0.5: a count never seen is not impossible
 
 
@@ -136,7 +145,7 @@ def key_value(
     if op == "key_scaled_surprise":
         return _scaled_surprise(name, value, frozen, live, age, first_emission and not silent)
     if op == "key_evidence":
-        return _evidence(name, value, frozen, live, first_emission)
+        return _evidence(name, value, frozen, live, first_emission, silent)
     if op == "key_ratio":
         # log((value + 1) / (usual + 1)): 0 when as usual, < 0 for a drop, > 0 for a surge
         usual = frozen.get(name, value)
@@ -178,28 +187,66 @@ def _scaled_surprise(
         return 0.0
     raw = surprise(value, usual)
     spread = math.sqrt(max(1.0, frozen.get(spread_slot, 1.0)))
+    scaled = raw / spread
     if moves:
+        # a bounded protect: while the recent windows are far from usual (an EWMA of the
+        # scaled surprise beyond HOLD_Z), the usual holds, for at most HOLD_WINDOWS windows;
+        # a lasting change (or a ramp) is then followed again
+        recent = (1.0 - EVIDENCE_ALPHA) * frozen.get(f"hold:{name}", 0.0) + EVIDENCE_ALPHA * scaled
+        live[f"hold:{name}"] = recent
+        held = frozen.get(f"held:{name}", 0.0)
+        if age >= SETTLED and abs(recent) / _EWMA_SD > HOLD_Z and held < HOLD_WINDOWS:
+            live[f"held:{name}"] = held + 1.0
+            return scaled
+        live[f"held:{name}"] = 0.0
         limit = SURPRISE_STEP * math.sqrt(usual + 1.0)
         live[slot] = usual + USUAL_ALPHA * max(-limit, min(limit, value - usual))
         square = min(raw * raw, SPREAD_CLIP * SPREAD_CLIP * max(1.0, frozen.get(spread_slot, 1.0)))
         old = frozen.get(spread_slot, 1.0)
         live[spread_slot] = old + USUAL_ALPHA * (square - old)
-    return raw / spread
+    return scaled
 
 
 def _evidence(
-    name: str, value: float, frozen: dict[str, float], live: dict[str, float], moves: bool
+    name: str, value: float, frozen: dict[str, float], live: dict[str, float], moves: bool,
+    silent: bool = False,
 ) -> float:
-    """``key_evidence``: a standardised EWMA of ``value`` over the key's windows.
+    """``key_evidence``: an EWMA of ``value`` over the key's windows, in its own spread.
+
+    The EWMA is divided by its standard deviation for independent standard normal inputs,
+    then by the key's own spread of that (the root of an EWMA of its squares, weight
+    :data:`EVIDENCE_SPREAD_ALPHA`, at least 1; windows beyond :data:`SPREAD_CLIP` spreads or
+    of a silent key leave it; an input counts as at most :data:`EVIDENCE_CLIP`, so the
+    evidence of a huge but short event fades in a few windows): consecutive windows of one
+    station are not independent (traffic lights), so the evidence of a normal key has wider
+    tails than the theory's.
 
     Examples
     --------
     >>> live: dict[str, float] = {}
     >>> [round(_evidence("z", v, dict(live), live, True), 2) for v in (-2.45,) * 4 + (0.0,)]
-    [-1.75, -2.97, -3.83, -4.43, -3.1]
+    [-1.75, -2.91, -3.5, -4.05, -2.84]
     """
-    slot = f"ev:{name}"
+    slot, spread_slot = f"ev:{name}", f"evspread:{name}"
+    value = max(-EVIDENCE_CLIP, min(EVIDENCE_CLIP, value))  # a huge window: news, briefly
     level = (1.0 - EVIDENCE_ALPHA) * frozen.get(slot, 0.0) + EVIDENCE_ALPHA * value
+    old = max(1.0, frozen.get(spread_slot, 1.0))
+    standard = level / _EWMA_SD
     if moves:
         live[slot] = level
-    return level / math.sqrt(EVIDENCE_ALPHA / (2.0 - EVIDENCE_ALPHA))
+        if not silent and standard * standard < SPREAD_CLIP * SPREAD_CLIP * old:
+            live[spread_slot] = old + EVIDENCE_SPREAD_ALPHA * (standard * standard - old)
+    return standard / math.sqrt(old)
+
+
+def settle(state: KeyState) -> None:
+    """Forget the evidence accumulated by a key (its silence is reported, no longer scored):
+    when it returns, its windows are judged afresh, not against the silence's evidence.
+
+    >>> st = KeyState(0.0, 0.0, {}, usual={"ev:n": -3.0, "hold:n": -2.0, "dev:n": 20.0})
+    >>> settle(st); st.usual
+    {'ev:n': 0.0, 'hold:n': 0.0, 'dev:n': 20.0}
+    """
+    for slot in state.usual:
+        if slot.startswith(("ev:", "hold:", "held:")):
+            state.usual[slot] = 0.0

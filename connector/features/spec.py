@@ -53,13 +53,6 @@ class FeatureSpec:
     seconds: float = 0.0
     alpha: float = 0.05
     scale: float = 1.0
-    # spellings of one category: ((canonical, (variant, ...)), ...), case-insensitive
-    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    hold: tuple[str, tuple[Any, ...]] | None = None  # (field, values): state paused, output 0
-    groups: tuple[tuple[str, float, float], ...] = ()  # (group, first id, last id) of keys
-    smooth: float = 0.1  # key_zmean / key_zenergy / group_zmean: weight of a record's z
-    spread_alpha: float | None = None  # key_z*: weight of a record in the key's variance
-    half_life: float = 0.0  # novelty: counts halve every this many seconds (0: never)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -79,6 +72,7 @@ class Aggregate:
     field: str | None = None
     scale: float = 1.0  # applied to the model input only; the document keeps the raw value
     clip: float | None = None  # model input clipped to [-clip, clip] (before scale)
+    power: float = 1.0  # model input sign(v) |v| ** power (after clip, before scale)
 
 
 @dataclass(frozen=True)
@@ -98,6 +92,7 @@ class WindowSpec:
     features: tuple[str, ...] = ()  # aggregates fed to the model; empty = all of them
     fill: str = "zero"  # missing: what a silent key's window holds (zero, previous, value)
     fill_value: float = 0.0  # missing: the value of fill: value
+    silent_score_s: float = 0.0  # missing.score_for: silent windows scored this long (0: all)
 
 
 def parse_duration(value: Any, path: str) -> float:
@@ -136,68 +131,7 @@ def parse_feature(raw: dict[str, Any], path: str) -> FeatureSpec:
         seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
         alpha=float(raw.get("alpha", 0.05)),
         scale=float(raw.get("scale", 1.0)),
-        **_running_options(raw, path),
     )
-
-
-_GROUPED = ("group_zmean",)
-_HELD = ("key_zscore", "key_zmean", "key_zenergy", "group_zmean")
-
-
-def _running_options(raw: dict[str, Any], path: str) -> dict[str, Any]:
-    """Options of the per-key running kinds (:mod:`connector.features.running`).
-
-    >>> _running_options({"derive": "group_zmean", "groups": {"pump": [[0, 3], [9, 9]]}}, "f")
-    {'groups': (('pump', 0.0, 3.0), ('pump', 9.0, 9.0)), 'aliases': (), 'hold': None, \
-'smooth': 0.1, 'spread_alpha': None, 'half_life': 0.0}
-    >>> _running_options({"derive": "group_zmean", "groups": {"a": [[0, 3]], "b": [[3, 5]]}}, "f")
-    Traceback (most recent call last):
-    ...
-    connector.errors.ConfigError: f.groups.b: id range [3, 5] overlaps group a
-    """
-    derive = raw.get("derive")
-    groups: list[tuple[str, float, float]] = []
-    for name, ranges in (raw.get("groups") or {}).items():
-        for lo, hi in ranges:
-            if lo > hi:
-                raise ConfigError(f"{path}.groups.{name}", f"range [{lo}, {hi}] is empty")
-            for other, olo, ohi in groups:
-                if lo <= ohi and olo <= hi:
-                    raise ConfigError(
-                        f"{path}.groups.{name}", f"id range [{lo}, {hi}] overlaps group {other}"
-                    )
-            groups.append((str(name), float(lo), float(hi)))
-    if derive in _GROUPED and not groups:
-        raise ConfigError(f"{path}.groups", f"is required for {derive}")
-    if groups and derive not in _GROUPED:
-        raise ConfigError(f"{path}.groups", f"only with derive: {', '.join(_GROUPED)}")
-    hold = raw.get("hold")
-    if hold is not None and derive not in _HELD:
-        raise ConfigError(f"{path}.hold", f"only with derive: {', '.join(_HELD)}")
-    values = () if hold is None else hold["value"]
-    aliases: list[tuple[str, tuple[str, ...]]] = []
-    owner: dict[str, str] = {}
-    for canonical, variants in (raw.get("aliases") or {}).items():
-        for text in (canonical, *variants):
-            folded = str(text).strip().casefold()
-            if owner.get(folded, canonical) != canonical:
-                raise ConfigError(
-                    f"{path}.aliases.{canonical}",
-                    f"{text!r} is already a spelling of {owner[folded]}",
-                )
-            owner[folded] = canonical
-        aliases.append((str(canonical), tuple(str(v) for v in variants)))
-    half_life = raw.get("half_life")
-    return {
-        "groups": tuple(groups),
-        "aliases": tuple(aliases),
-        "hold": None if hold is None else (
-            hold["field"], tuple(values) if isinstance(values, list) else (values,)
-        ),
-        "smooth": float(raw.get("smooth", 0.1)),
-        "spread_alpha": None if raw.get("spread_alpha") is None else float(raw["spread_alpha"]),
-        "half_life": 0.0 if half_life is None else parse_duration(half_life, f"{path}.half_life"),
-    }
 
 
 def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
@@ -222,7 +156,8 @@ def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
             raise ConfigError(f"{path}.aggregates[{i}]", "key_shift needs an earlier count")
         clip = None if a.get("clip") is None else float(a["clip"])
         aggs.append(
-            Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0)), clip)
+            Aggregate(a["name"], a["op"], a.get("field"), float(a.get("scale", 1.0)), clip,
+                      float(a.get("power", 1.0)))
         )
     known = [a.name for a in aggs]
     if len(set(known)) != len(known):
@@ -257,7 +192,9 @@ def _missing(raw: dict[str, Any], step: float, path: str) -> dict[str, Any]:
     (every aggregate of an empty window), ``previous`` (the aggregates of the key's last
     window with records) or ``value`` (``value`` for every record aggregate); ``after``:
     windows with records a key needs first; ``stop_after``: the silence (a duration) after
-    which the key is forgotten.
+    which the key is forgotten; ``score_for``: how long a silence is scored as one (the
+    model sees its per-key aggregates); after it, the key's windows say ``silent: true`` and
+    their per-key aggregates are 0 (flagged once, then reported as silent until it returns).
 
     >>> _missing({"missing": {"fill": "previous", "stop_after": "2h"}}, 10.0, "w")["empty_ttl"]
     720
@@ -294,4 +231,5 @@ def _missing(raw: dict[str, Any], step: float, path: str) -> dict[str, Any]:
         "empty_after": after,
         "fill": fill,
         "fill_value": float(block.get("value") or 0.0),
+        "silent_score_s": parse_duration(block.get("score_for", 0), f"{path}.missing.score_for"),
     }

@@ -15,7 +15,8 @@ With a ``missing:`` policy (or the older ``emit_empty``), a key that has had ``e
 windows with records gets a window while it is silent (for ``empty_ttl`` windows), filled with
 zero, its previous window's aggregates or a fixed value (``spec.fill``), so "a station stops
 reporting" is a document, not an absence; its document says ``silent: true`` and ``silent_s``
-(seconds since its last window with records ended). When event time stops for every key (the
+(seconds since its last window with records ended). After ``missing.score_for`` of silence its
+per-key aggregates are 0: the silence was news once, then it is only reported. When event time stops for every key (the
 end of a file: the drain's :meth:`WindowAggregator.advance` to infinity) no silent window is
 made, so the end of the input is never an outage. What is kept per key, and the per-key
 aggregates (``key_age``, ``key_novelty``, ``key_ratio``, ``key_surprise``, ``key_deviation``,
@@ -36,7 +37,7 @@ from typing import Any
 from connector.errors import RecordRejected
 from connector.features.aggregates import Accumulator, make_accumulator
 from connector.features.extract import get_field
-from connector.features.keys import KEY_OPS, NEW_WINDOWS, KeyState, key_value
+from connector.features.keys import KEY_OPS, NEW_WINDOWS, KeyState, key_value, settle
 from connector.features.spec import Aggregate, WindowSpec
 from connector.features.traffic import TRAFFIC_OPS, traffic_value
 from connector.features.window_snapshot import dump, load
@@ -138,7 +139,9 @@ class WindowAggregator:
         ]
         if not live:
             return self._late(prepared, ts)
-        out: list[Window] = []
+        # windows this record's time closes come first: a silent key's windows are made
+        # before its own record's window, so its silence ends where the record begins
+        out: list[Window] = self.advance(ts)
         for start in live:
             win = self._open.get((prepared.key, start))
             if win is None:
@@ -149,7 +152,7 @@ class WindowAggregator:
                 win.positions.append(position)
             if win.emitted >= 0 or start + self.spec.size <= self.watermark:
                 out.append(self._emit(win))
-        return out + self.advance(ts)
+        return out
 
     def advance(self, watermark: datetime | float) -> list[Window]:
         """Move event time forward; returns windows that closed, oldest first."""
@@ -247,6 +250,10 @@ class WindowAggregator:
         win.emitted += 1
         seen = self._keys.get(win.key)
         filled = win.empty and not any(acc.n or acc.distinct for acc in win.accs)
+        silence = win.start - seen.last if filled and seen is not None else 0.0
+        reported = filled and 0.0 < self.spec.silent_score_s < silence  # no longer scored
+        if reported and first_emission and seen is not None:
+            settle(seen)  # when it returns, it is judged afresh
         if first_emission and seen is not None:  # age in emission (event-time) order
             win.age, win.usual = seen.windows, dict(seen.usual)
             seen.windows += 1
@@ -263,8 +270,9 @@ class WindowAggregator:
                     first_emission=first_emission, novel=novel, count_name=self._count)
             elif a.op in KEY_OPS:
                 compared = values.get(a.field or "", 0.0)
-                values[a.name] = key_value(a.op, a.field or "", compared, win.usual or {},
-                                           seen, win.age, first_emission, novel, filled)
+                values[a.name] = 0.0 if reported else key_value(
+                    a.op, a.field or "", compared, win.usual or {}, seen, win.age,
+                    first_emission, novel, filled)
             else:
                 values[a.name] = self._fill(a.name, seen) if filled else acc.value
         if first_emission and seen is not None and not filled:
@@ -279,8 +287,8 @@ class WindowAggregator:
         }
         if self.spec.emit_empty:  # a key that stays silent stays visible, and says so
             document["silent"] = filled
-            if filled and seen is not None:
-                document["silent_s"] = win.start - seen.last
+            if filled:
+                document["silent_s"] = silence
         features = {n: _model_input(values[n], self._ops[n]) for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
 
@@ -297,6 +305,8 @@ class WindowAggregator:
 def _model_input(value: float, agg: Aggregate) -> float:
     if agg.clip is not None:  # beyond it, more is no odder; RCF cuts in proportion to range
         value = max(-agg.clip, min(agg.clip, value))
+    if agg.power != 1.0:  # spread the tails of a value in standard deviations
+        value = math.copysign(abs(value) ** agg.power, value)
     return value * agg.scale
 
 

@@ -82,9 +82,20 @@ def test_a_record_scenario_runs_every_generated_record_through_its_pipeline():
 
 
 def test_a_windowed_scenario_scores_one_unit_per_station_window():
-    from evaluation.scenario_run import run_scenario
+    from evaluation.scenario_run import RUNS, START, run_scenario
+    from generators import tolls
 
     f = run_scenario("tolls", "default", records=20_000, seed=3, anomaly_rate=0.0)
-    # 200 s of event time at 100 records/s: 20 ten-second windows for each of 10 stations
-    # (the last window of each station is still open at the end: not scored)
-    assert f.units == 190 and f.overall.events == 0
+    recs = list(tolls.records(count=20_000, anomaly_rate=0.0, seed=3,
+                              start=START + RUNS["tolls"].start))
+    last = int(recs[-1].timestamp // 10)
+    first, open_at_end = {}, set()
+    for r in recs:
+        first.setdefault(r.key, int(r.timestamp // 10))
+        if int(r.timestamp // 10) == last:
+            open_at_end.add(r.key)
+    # every station's window from its first vehicle on, silent ones included (missing:), the
+    # still-open ones scored at the drain, and no silent window made once the input ended
+    assert f.units == sum(last - w for w in first.values()) + len(open_at_end)
+    assert f.overall.events == 0 and f.phases["end"] == (len(open_at_end), 0)
+    assert "rush" not in f.phases  # 06:00 to 06:30: before the morning rush

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -271,17 +270,16 @@ def test_key_ratio_compares_a_window_with_the_keys_usual_value():
     assert restored._keys["Exit79"].usual == agg._keys["Exit79"].usual
 
 
-def test_key_ratio_must_name_an_earlier_aggregate():
-    import yaml
+@pytest.mark.parametrize("op", ["key_ratio", "key_surprise", "key_scaled_surprise",
+                                "key_evidence"])
+def test_comparing_ops_must_name_an_earlier_aggregate(op):
+    from connector.errors import ConfigError
+    from connector.features.spec import parse_window
 
-    from connector.config import ConfigError, parse_pipeline
-
-    raw = yaml.safe_load(
-        (Path(__file__).resolve().parents[3] / "pipelines/flowlogs.yaml").read_text()
-    )
-    raw["window"]["aggregates"][4]["field"] = "nothing"
-    with pytest.raises(ConfigError, match=r"flowlogs\.window\.aggregates\[4\]\.field: must name"):
-        parse_pipeline(raw, env={})
+    raw = {"kind": "tumbling", "size": "1m", "aggregates": [
+        {"name": "flows", "op": "count"}, {"name": "x", "op": op, "field": "nothing"}]}
+    with pytest.raises(ConfigError, match=r"flowlogs\.window\.aggregates\[1\]\.field: must name"):
+        parse_window(raw, KeySpec(("pair",)), "flowlogs.window")
 
 
 def test_aggregate_scale_changes_the_model_input_not_the_document():
@@ -363,3 +361,36 @@ def test_snapshot_restore_is_exact_with_evidence_and_a_missing_policy():
     got += docs(feed(resumed, items[650:]))  # a replay of what was folded in is skipped
     assert got == expected
     assert any(d["silent"] for *_, d in expected) and resumed.snapshot() == whole.snapshot()
+
+
+def test_a_long_silence_is_scored_once_then_reported_and_its_return_is_judged_afresh():
+    aggs = (
+        Aggregate("count", "count"),
+        Aggregate("surprise", "key_scaled_surprise", "count"),
+        Aggregate("evidence", "key_evidence", "surprise"),
+    )
+    ws = spec(lateness=0.0, aggs=aggs, emit_empty=True, empty_ttl=500, silent_score_s=60.0)
+    agg = WindowAggregator(ws)
+    got, offset = [], 0
+    for window in range(200):  # A: 20 vehicles per window, silent in windows 80-139
+        for j in range(20 if not 80 <= window < 140 else 0):
+            got += agg.add(rec(window * 10 + j * 0.4, "A"), ("t", 0, offset))
+            offset += 1
+        got += agg.add(rec(window * 10 + 9.9, "B"), ("t", 0, offset))  # B keeps time moving
+        offset += 1
+    a = {int(w.start.timestamp() - T0) // 10: w for w in got if w.key == "A"}
+    scored = [a[i].features["evidence"] for i in range(80, 87)]
+    assert scored[0] < -1.5 and scored[5] < -5.0  # the silence builds its evidence ...
+    assert all(a[i].features == {"count": 0.0, "surprise": 0.0, "evidence": 0.0}
+               for i in range(87, 140))  # ... then it is reported, no longer scored
+    assert all(a[i].document["silent"] for i in range(80, 140))
+    assert a[139].document["silent_s"] == 600.0
+    back = [abs(a[i].features["evidence"]) for i in range(140, 150)]
+    assert max(back) < 1.0  # its return is neither a surge nor the silence's evidence
+
+
+def test_power_spreads_the_model_input_not_the_document():
+    aggs = (Aggregate("count", "count", power=3.0),)
+    agg = WindowAggregator(spec(aggs=aggs))
+    out = feed(agg, [(0, rec(1)), (1, rec(2)), (2, rec(11))])
+    assert out[0].features == {"count": 8.0} and out[0].document["count"] == 2.0
