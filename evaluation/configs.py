@@ -201,8 +201,40 @@ _IDEA_CONFIGS = tuple(
     for name, (members, kw) in _IDEAS.items() for seed in (42, 7, 1, 2)
 )
 
+def _issue10(detector: Mapping[str, Any], calibration: Mapping[str, Any]) -> Callable[[int], Any]:
+    return lambda seed: ({**detector, "seed": seed}, calibration)
+
+
+def _product_spec(spec: Callable[[int], Any]) -> Callable[[], RowScorer]:
+    def build() -> RowScorer:
+        detector, calibration = spec(42)
+        return ProductTail(detector, calibration)
+    return build
+
+
+#: The default's parts before and after issue 10, one at a time, for ``evaluate --protocol
+#: --configs ...`` (detectors/README.md, "Issue 10"): the former default (raw inputs,
+#: empirical tail), the fitted tail alone, standardisation alone, and the default with the
+#: early flag at level 4 (z about 100) instead of the threshold.
+_RAW = {k: v for k, v in DEFAULT_RCF.items() if k not in ("standardize", "seed")}
+_STD = {**_RAW, "standardize": True}
+_NO_EARLY = {**DEFAULT_CALIBRATION["tail"], "early": False}
+_ISSUE10 = {
+    "former-default": (_RAW, TAIL_CALIBRATION, "15 x 1024 d3000 on raw values, empirical tail"),
+    "pot-raw": (_RAW, {"tail": _NO_EARLY, "threshold": 3.0},
+                "raw values, fitted (exponential) tail, no early flags"),
+    "std-empirical": (_STD, TAIL_CALIBRATION, "standardised values, empirical tail"),
+    "default-early4": (_STD, {"tail": {**DEFAULT_CALIBRATION["tail"], "early": 4.0},
+                              "threshold": 3.0}, "the default, early flags at level 4"),
+}
+_ISSUE10_CONFIGS = tuple(
+    EvalConfig(name, _product_spec(_issue10(det, cal)), text, spec=_issue10(det, cal))
+    for name, (det, cal, text) in _ISSUE10.items()
+)
+
 #: Every named configuration, by name.
-CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL + _CANDIDATES + _IDEA_CONFIGS}
+CONFIGS: dict[str, EvalConfig] = {c.name: c for c in _ALL + _CANDIDATES + _IDEA_CONFIGS
+                                  + _ISSUE10_CONFIGS}
 
 #: The configurations compared by default: the required comparison plus the winner.
 BASELINE: tuple[str, ...] = (
