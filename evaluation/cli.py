@@ -1,4 +1,4 @@
-"""``outlier-connector evaluate``: NAB scores and event metrics for detector configurations.
+"""``outlier-connector evaluate``: the out-of-sample protocol, NAB scores and event metrics.
 
 Examples::
 
@@ -8,7 +8,7 @@ Examples::
     outlier-connector evaluate DIR --configs default --json scores.json   # any NAB-layout DIR
     outlier-connector evaluate --list-configs         # every named configuration
     outlier-connector evaluate                        # the five required configs, all files
-    outlier-connector evaluate --configs rcf-default rcf-tail --files nyc_taxi ec2_cpu
+    outlier-connector evaluate --configs rcf-default krcf-tail --files nyc_taxi ec2_cpu
     outlier-connector evaluate --limit 2000 --workers 1
     outlier-connector evaluate --scenario-labels scored.jsonl --threshold 0.99
     outlier-connector evaluate --scenario all --strength both     # per-scenario detection

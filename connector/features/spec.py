@@ -53,6 +53,13 @@ class FeatureSpec:
     seconds: float = 0.0
     alpha: float = 0.05
     scale: float = 1.0
+    # spellings of one category: ((canonical, (variant, ...)), ...), case-insensitive
+    aliases: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    hold: tuple[str, tuple[Any, ...]] | None = None  # (field, values): state paused, output 0
+    groups: tuple[tuple[str, float, float], ...] = ()  # (group, first id, last id) of keys
+    smooth: float = 0.1  # key_zmean / key_zenergy / group_zmean: weight of a record's z
+    spread_alpha: float | None = None  # key_z*: weight of a record in the key's variance
+    half_life: float = 0.0  # novelty: counts halve every this many seconds (0: never)
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -131,7 +138,68 @@ def parse_feature(raw: dict[str, Any], path: str) -> FeatureSpec:
         seconds=parse_duration(raw.get("seconds", 0), f"{path}.seconds"),
         alpha=float(raw.get("alpha", 0.05)),
         scale=float(raw.get("scale", 1.0)),
+        **_running_options(raw, path),
     )
+
+
+_GROUPED = ("group_zmean",)
+_HELD = ("key_zscore", "key_zmean", "key_zenergy", "group_zmean")
+
+
+def _running_options(raw: dict[str, Any], path: str) -> dict[str, Any]:
+    """Options of the per-key running kinds (:mod:`connector.features.running`).
+
+    >>> _running_options({"derive": "group_zmean", "groups": {"pump": [[0, 3], [9, 9]]}}, "f")
+    {'groups': (('pump', 0.0, 3.0), ('pump', 9.0, 9.0)), 'aliases': (), 'hold': None, \
+'smooth': 0.1, 'spread_alpha': None, 'half_life': 0.0}
+    >>> _running_options({"derive": "group_zmean", "groups": {"a": [[0, 3]], "b": [[3, 5]]}}, "f")
+    Traceback (most recent call last):
+    ...
+    connector.errors.ConfigError: f.groups.b: id range [3, 5] overlaps group a
+    """
+    derive = raw.get("derive")
+    groups: list[tuple[str, float, float]] = []
+    for name, ranges in (raw.get("groups") or {}).items():
+        for lo, hi in ranges:
+            if lo > hi:
+                raise ConfigError(f"{path}.groups.{name}", f"range [{lo}, {hi}] is empty")
+            for other, olo, ohi in groups:
+                if lo <= ohi and olo <= hi:
+                    raise ConfigError(
+                        f"{path}.groups.{name}", f"id range [{lo}, {hi}] overlaps group {other}"
+                    )
+            groups.append((str(name), float(lo), float(hi)))
+    if derive in _GROUPED and not groups:
+        raise ConfigError(f"{path}.groups", f"is required for {derive}")
+    if groups and derive not in _GROUPED:
+        raise ConfigError(f"{path}.groups", f"only with derive: {', '.join(_GROUPED)}")
+    hold = raw.get("hold")
+    if hold is not None and derive not in _HELD:
+        raise ConfigError(f"{path}.hold", f"only with derive: {', '.join(_HELD)}")
+    values = () if hold is None else hold["value"]
+    aliases: list[tuple[str, tuple[str, ...]]] = []
+    owner: dict[str, str] = {}
+    for canonical, variants in (raw.get("aliases") or {}).items():
+        for text in (canonical, *variants):
+            folded = str(text).strip().casefold()
+            if owner.get(folded, canonical) != canonical:
+                raise ConfigError(
+                    f"{path}.aliases.{canonical}",
+                    f"{text!r} is already a spelling of {owner[folded]}",
+                )
+            owner[folded] = canonical
+        aliases.append((str(canonical), tuple(str(v) for v in variants)))
+    half_life = raw.get("half_life")
+    return {
+        "groups": tuple(groups),
+        "aliases": tuple(aliases),
+        "hold": None if hold is None else (
+            hold["field"], tuple(values) if isinstance(values, list) else (values,)
+        ),
+        "smooth": float(raw.get("smooth", 0.1)),
+        "spread_alpha": None if raw.get("spread_alpha") is None else float(raw["spread_alpha"]),
+        "half_life": 0.0 if half_life is None else parse_duration(half_life, f"{path}.half_life"),
+    }
 
 
 def parse_window(raw: dict[str, Any], key: KeySpec, path: str) -> WindowSpec:
