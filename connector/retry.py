@@ -84,13 +84,18 @@ class Retrier:
         """``write()`` until it returns; ``failed``: the first attempt already raised that."""
         delay = self.initial
         paused = False
+        tries = 0
         try:
             while True:
                 if failed is None:
                     try:
-                        return write()
+                        result = write()
                     except RETRYABLE as exc:
                         failed = exc
+                    else:
+                        if tries:
+                            logger.info("%s recovered after %d retries", what, tries)
+                        return result
                 first = records[0]
                 logger.warning(
                     "%s failed topic=%s partition=%s offset=%s batch=%d retry_in=%.1fs error=%s",
@@ -103,6 +108,7 @@ class Retrier:
                     self.source.pause()
                     paused = True
                 self.retries += 1
+                tries += 1
                 if self.on_retry is not None:
                     self.on_retry()
                 wait = min(self.maximum, max(delay, getattr(failed, "retry_after", 0.0)))
@@ -115,4 +121,3 @@ class Retrier:
         finally:
             if paused:
                 self.source.resume()
-                logger.info("%s recovered after %d retries", what, self.retries)
