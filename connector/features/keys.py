@@ -195,10 +195,10 @@ def _scaled_surprise(
         recent = (1.0 - EVIDENCE_ALPHA) * frozen.get(f"hold:{name}", 0.0) + EVIDENCE_ALPHA * scaled
         live[f"hold:{name}"] = recent
         held = frozen.get(f"held:{name}", 0.0)
-        if age >= SETTLED and abs(recent) / _EWMA_SD > HOLD_Z and held < HOLD_WINDOWS:
-            live[f"held:{name}"] = held + 1.0
-            return scaled
-        live[f"held:{name}"] = 0.0
+        far = age >= SETTLED and abs(recent) / _EWMA_SD > HOLD_Z
+        live[f"held:{name}"] = min(held + 1.0, float(HOLD_WINDOWS)) if far else 0.0
+        if far and held < HOLD_WINDOWS:
+            return scaled  # held: this window does not move the usual
         limit = SURPRISE_STEP * math.sqrt(usual + 1.0)
         live[slot] = usual + USUAL_ALPHA * max(-limit, min(limit, value - usual))
         square = min(raw * raw, SPREAD_CLIP * SPREAD_CLIP * max(1.0, frozen.get(spread_slot, 1.0)))

@@ -16,7 +16,9 @@ windows with records gets a window while it is silent (for ``empty_ttl`` windows
 zero, its previous window's aggregates or a fixed value (``spec.fill``), so "a station stops
 reporting" is a document, not an absence; its document says ``silent: true`` and ``silent_s``
 (seconds since its last window with records ended). After ``missing.score_for`` of silence its
-per-key aggregates are 0: the silence was news once, then it is only reported. When event time stops for every key (the
+per-key aggregates are 0: the silence was news once, then it is only reported. The windows a
+drain emits (the input ended inside them) say ``partial: true`` and their per-key aggregates
+are 0 too: a window cut short by the end of the input is no drop. When event time stops for every key (the
 end of a file: the drain's :meth:`WindowAggregator.advance` to infinity) no silent window is
 made, so the end of the input is never an outage. What is kept per key, and the per-key
 aggregates (``key_age``, ``key_novelty``, ``key_ratio``, ``key_surprise``, ``key_deviation``,
@@ -161,7 +163,7 @@ class WindowAggregator:
             return []
         self.watermark = wm
         out = [
-            self._emit(w)
+            self._emit(w, partial=wm == math.inf)  # a drain: the input ended inside them
             for w in sorted(self._open.values(), key=lambda w: w.start)
             if w.emitted < 0 and w.start + self.spec.size <= wm
         ]
@@ -245,7 +247,7 @@ class WindowAggregator:
             self._next_empty = start + spec.step
         return out
 
-    def _emit(self, win: _Open) -> Window:
+    def _emit(self, win: _Open, partial: bool = False) -> Window:
         first_emission = win.emitted < 0
         win.emitted += 1
         seen = self._keys.get(win.key)
@@ -254,6 +256,7 @@ class WindowAggregator:
         reported = filled and 0.0 < self.spec.silent_score_s < silence  # no longer scored
         if reported and first_emission and seen is not None:
             settle(seen)  # when it returns, it is judged afresh
+        reported = reported or partial  # a window the input ended in is no evidence
         if first_emission and seen is not None:  # age in emission (event-time) order
             win.age, win.usual = seen.windows, dict(seen.usual)
             seen.windows += 1
@@ -289,6 +292,8 @@ class WindowAggregator:
             document["silent"] = filled
             if filled:
                 document["silent_s"] = silence
+        if partial:
+            document["partial"] = True
         features = {n: _model_input(values[n], self._ops[n]) for n in self.names}
         return Window(win.key, start, end, features, document, tuple(win.positions), win.emitted)
 

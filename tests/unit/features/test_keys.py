@@ -132,3 +132,25 @@ def test_key_scaled_surprise_baseline_holds_while_the_key_is_silent():
     assert st.usual == usual and z < -5.0  # still as far from usual; its return is no surge
     back = key_value("key_scaled_surprise", "n", 20.0, dict(st.usual), st, 150, True, False)
     assert abs(back) < 0.5
+
+
+def test_key_scaled_surprise_follows_a_ramp_and_in_the_end_a_lasting_change():
+    # issue 18 behaviour 2: the usual follows a rush-hour ramp (x2.5 over an hour), so a model
+    # that does not learn flagged windows is not frozen by it; a lasting change is followed
+    # too, once the bounded hold (HOLD_WINDOWS) is over
+    import random
+
+    from connector.features.keys import HOLD_WINDOWS
+
+    rng = random.Random(5)
+
+    def poisson(mean):
+        return float(sum(1 for _ in range(int(mean * 4)) if rng.random() < 0.25))
+
+    ramp = [poisson(30.0 * (1.0 + 1.5 * min(1.0, i / 360))) for i in range(460)]
+    drop = [poisson(75.0 * 0.4) for _ in range(300)]
+    z, _ = run("key_scaled_surprise", ramp + drop)
+    assert sum(abs(v) > 3.5 for v in z[30:460]) <= 4  # <= 1 % of the ramp's windows
+    assert all(v < -3.0 for v in z[460:470])  # the drop is news ...
+    late = z[460 + HOLD_WINDOWS + 80:]
+    assert sum(abs(v) > 2.5 for v in late) <= 3  # ... and in the end the new normal

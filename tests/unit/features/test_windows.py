@@ -394,3 +394,14 @@ def test_power_spreads_the_model_input_not_the_document():
     agg = WindowAggregator(spec(aggs=aggs))
     out = feed(agg, [(0, rec(1)), (1, rec(2)), (2, rec(11))])
     assert out[0].features == {"count": 8.0} and out[0].document["count"] == 2.0
+
+
+def test_a_window_cut_short_by_the_end_of_the_input_is_no_drop():
+    aggs = (Aggregate("count", "count"), Aggregate("surprise", "key_scaled_surprise", "count"))
+    agg = WindowAggregator(spec(lateness=0.0, aggs=aggs, emit_empty=True, empty_ttl=5))
+    items = [(i, rec(i * 0.5)) for i in range(405)]  # 20 a window; the last one holds 5
+    closed = feed(agg, items)
+    drained = agg.advance(float("inf"))
+    assert closed[-1].document.get("partial") is None
+    assert [(w.features["count"], w.features["surprise"], w.document["partial"])
+            for w in drained] == [(5.0, 0.0, True)]
