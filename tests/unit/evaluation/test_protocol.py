@@ -172,3 +172,38 @@ def test_a_research_config_with_a_spec_joins_the_protocol(monkeypatch):
     monkeypatch.setitem(configs.CONFIGS, "cand-x", entry)
     assert protocol.resolve_config("cand-x").spec(9)[0]["seed"] == 9
     assert "cand-x" in protocol.protocol_configs() and "zscore" not in protocol.protocol_configs()
+
+
+def test_targets_say_met_or_missed_and_by_how_much():
+    S = protocol.Spread.of
+    profiles = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
+
+    def nab(*values):
+        return dict(zip(profiles, (S([v]) for v in values), strict=True))
+
+    result = protocol.ProtocolResult((1,), lines={"c": [
+        protocol.Line("cross", "NAB RKC -> AWS", nab(60.0, 50.0, 70.0), "own flag on AWS"),
+        protocol.Line("cross", "NAB RKC -> AWS", nab(71.0, 60.0, 75.2),
+                      "tuned on RKC, scored on AWS"),
+        protocol.Line("all", "NAB all files", nab(62.0, 55.0, 70.0), "own flag"),
+        protocol.Line("cut1000", "NAB first 1,000 rows", nab(56.0, 40.0, 60.0), "own flag"),
+        protocol.Line("skab", "SKAB valve1 (16 files)",
+                      {"F1": S([0.71]), "FAR": S([16.0]), "MAR": S([20.0]), "AUC": S([0.8])},
+                      "own flag, test rows"),
+    ]}, references=[protocol.Line("cross", "HTM (NAB output) RKC -> AWS",
+                                  nab(70.4, 66.2, 75.2), "tuned on RKC, scored on AWS")])
+    checks = protocol.targets(result, "c")
+    assert checks == [
+        "  RKC -> AWS tuned standard above HTM: 71.00 >= 70.40 met",
+        "  RKC -> AWS own flag standard within 8 of tuned: 60.00 >= 63.00 MISSED by 3.00",
+        "  RKC -> AWS tuned reward_low_FP above HTM: 60.00 >= 66.20 MISSED by 6.20",
+        "  RKC -> AWS own flag reward_low_FP within 8 of tuned: 50.00 >= 52.00 MISSED by 2.00",
+        "  RKC -> AWS tuned reward_low_FN above HTM: 75.20 >= 75.20 met",
+        "  RKC -> AWS own flag reward_low_FN within 8 of tuned: 70.00 >= 67.20 met",
+        "  own flag, all files, standard: 62.00 >= 60.00 met",
+        "  own flag, first 1,000 rows, standard within 5 of all files: 56.00 >= 57.00 "
+        "MISSED by 1.00",
+        "  SKAB own flag F1: 0.71 >= 0.70 met",
+        "  SKAB own flag FAR %: 16.00 <= 15.00 MISSED by 1.00",
+        "  SKAB score AUC: 0.80 >= 0.85 MISSED by 0.05",
+    ]
