@@ -262,7 +262,7 @@ def _run_job(job: _Job) -> tuple[dict[str, np.ndarray], float]:
     seconds = time.perf_counter() - start
     job.path.parent.mkdir(parents=True, exist_ok=True)
     partial = job.path.with_suffix(".tmp.npz")
-    np.savez(partial, **out)
+    np.savez_compressed(partial, **out)
     partial.replace(job.path)
     return out, seconds
 
