@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -261,7 +262,7 @@ def _run_job(job: _Job) -> tuple[dict[str, np.ndarray], float]:
     out = run_stream(job.detector, job.calibration, job.features, job.values)
     seconds = time.perf_counter() - start
     job.path.parent.mkdir(parents=True, exist_ok=True)
-    partial = job.path.with_suffix(".tmp.npz")
+    partial = job.path.with_suffix(f".{os.getpid()}.tmp.npz")  # concurrent runs: own file
     np.savez_compressed(partial, **out)
     partial.replace(job.path)
     return out, seconds
