@@ -73,13 +73,16 @@ TAIL_CALIBRATION = MappingProxyType(
 #: Tail calibration with a fitted tail (the default since issue 10): as TAIL_CALIBRATION, but
 #: a score above the history's top 10 % gets ``p`` from an exponential tail fitted to those
 #: scores (peaks over threshold), so ``-log10 p >= 3`` is reachable from the 50th score on
-#: instead of the 999th; and ``early``: a value far outside everything seen flags while the
-#: model warms up. Fit quantile and threshold chosen on realKnownCause only (README).
+#: instead of the 999th; while fewer than 1000 scores stand behind it the level is lowered
+#: by ``2 log10(1000 / n)`` (``young``: at 100 scores a flag needs level 5); and ``early``:
+#: a value far outside everything seen flags while the model warms up. Fit quantile,
+#: threshold and ``young`` chosen on realKnownCause only (README).
 POT_CALIBRATION = MappingProxyType(
     {
         "tail": MappingProxyType(
             {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50,
-             "fit": "exp", "fit_quantile": 0.9, "fit_min": 5, "early": True}
+             "fit": "exp", "fit_quantile": 0.9, "fit_min": 5, "young": 2.0, "mature": 1000,
+             "early": True}
         ),
         "threshold": 3.0,
     }

@@ -22,12 +22,19 @@ __all__ = ["ScoreCalibrator", "TAIL_DEFAULTS", "exp_tail_level"]
 #: units), scores needed before grading, and the tail beyond the history's top scores
 #: (``fit``: ``"none"``, empirical only; ``"exp"``, peaks over threshold with an exponential
 #: tail fitted to the scores above the history's ``fit_quantile``, at least ``fit_min`` of
-#: them; see :func:`exp_tail_level`), and ``early``: whether the scorer flags a value far
+#: them; see :func:`exp_tail_level`), ``young``: while fewer than ``mature`` scores are
+#: recorded, the level is lowered by ``young * log10(mature / n)`` (a short history must see
+#: a rarer score to flag; 0: off), and ``early``: whether the scorer flags a value far
 #: outside everything seen while the model warms up (``detectors.scorer.Scorer._early_flag``;
 #: the calibrator itself ignores it).
 TAIL_DEFAULTS = {"history": 20_000, "suppress": 200, "margin": 0.05, "min_history": 50,
-                 "fit": "none", "fit_quantile": 0.9, "fit_min": 5, "early": False}
+                 "fit": "none", "fit_quantile": 0.9, "fit_min": 5, "young": 0.0,
+                 "mature": 1000, "early": False}
 _FITS = ("none", "exp")
+#: Highest level the fitted tail gives (``p = 1e-50``): beyond it the extrapolation says
+#: nothing more (a tail fitted to near-equal scores would otherwise give levels in the
+#: thousands).
+MAX_FITTED_LEVEL = 50.0
 
 
 def exp_tail_level(ordered: Any, n: int, pos: int, score: float, quantile: float,
@@ -41,7 +48,8 @@ def exp_tail_level(ordered: Any, n: int, pos: int, score: float, quantile: float
     above ``t`` has ``p = k / (n + 1) * exp(-(score - t) / beta)``, which goes below
     ``1 / (n + 1)``, so a short history can still call a score rarer than 1 in 1000. The
     result is never under the empirical level ``-log10((n - pos + 1) / (n + 1))`` (``pos``:
-    the score's ``bisect_left`` in ``ordered``).
+    the score's ``bisect_left`` in ``ordered``) and the fitted one never over
+    :data:`MAX_FITTED_LEVEL`.
 
     Examples
     --------
@@ -61,7 +69,8 @@ def exp_tail_level(ordered: Any, n: int, pos: int, score: float, quantile: float
     beta = sum(ordered[n - k:]) / k - t
     if beta <= 0.0:  # every top score equal: anything above them is beyond all history
         return max(empirical, 12.0)
-    return max(empirical, math.log10((n + 1) / k) + (score - t) / (beta * math.log(10.0)))
+    fitted = math.log10((n + 1) / k) + (score - t) / (beta * math.log(10.0))
+    return max(empirical, min(fitted, MAX_FITTED_LEVEL))
 
 
 class ScoreCalibrator:
@@ -148,6 +157,10 @@ class ScoreCalibrator:
                                  f"in (0, 1) and fit_min >= 1, got {self.tail['fit']!r}, "
                                  f"{self.tail['fit_quantile']}, {self.tail['fit_min']}")
             self._fit = self.tail["fit"] == "exp"
+            if self.tail["young"] < 0 or self.tail["mature"] < 1:
+                raise ValueError(f"tail calibration: young must be >= 0 and mature >= 1, got "
+                                 f"{self.tail['young']}, {self.tail['mature']}")
+            self._young = float(self.tail["young"])
             self._peaks: PeakFilter | None = PeakFilter(self.tail["suppress"],
                                                         self.tail["margin"])
         else:
@@ -155,6 +168,7 @@ class ScoreCalibrator:
             window = 1000 if window is None else window
             self._peaks = None
             self._fit = False
+            self._young = 0.0
             if threshold is None and quantile is None:
                 quantile = 0.99
         if quantile is not None and not 0.0 < quantile < 1.0:
@@ -191,9 +205,18 @@ class ScoreCalibrator:
             return 0.0
         pos = bisect.bisect_left(self._sorted, score)
         if self._fit:
-            return exp_tail_level(self._sorted, n, pos, score, self.tail["fit_quantile"],
-                                  self.tail["fit_min"])
-        return -math.log10((n - pos + 1) / (n + 1))
+            level = exp_tail_level(self._sorted, n, pos, score, self.tail["fit_quantile"],
+                                   self.tail["fit_min"])
+        else:
+            level = -math.log10((n - pos + 1) / (n + 1))
+        return self._aged(level, n) if self._young else level
+
+    def _aged(self, level: float, n: int) -> float:
+        """``level`` lowered by ``young * log10(mature / n)`` while ``n < mature`` (>= 0)."""
+        mature = self.tail["mature"]  # type: ignore[index]
+        if n >= mature or level <= 0.0:
+            return level
+        return max(0.0, level - self._young * math.log10(mature / n))
 
     def level(self, score: float) -> float:
         """Tail mode: ``-log10(p)`` of ``score`` if it is a new peak, else 0 (no learning)."""
@@ -250,12 +273,15 @@ class ScoreCalibrator:
             grade = pos / (n + 1) if n else 0.0
             if n < self.warmup:
                 level = 0.0
-            elif self._fit:
-                tail = self.tail
-                level = exp_tail_level(ordered, n, pos, score, tail["fit_quantile"],
-                                       tail["fit_min"])
             else:
-                level = -math.log10((n - pos + 1) / (n + 1))
+                if self._fit:
+                    tail = self.tail
+                    level = exp_tail_level(ordered, n, pos, score, tail["fit_quantile"],
+                                           tail["fit_min"])
+                else:
+                    level = -math.log10((n - pos + 1) / (n + 1))
+                if self._young:
+                    level = self._aged(level, n)
             self.last_level = last = level if peaks.step(level) else 0.0
             if warming:
                 out = (grade, False, 0.0, True)
@@ -314,7 +340,7 @@ class ScoreCalibrator:
             st["_ring"], st["_pos"] = array("d", recent), 0
             st["_sorted"] = array("d", sorted(recent))
         for name, value in (("tail", None), ("_peaks", None), ("last_level", 0.0),
-                            ("_fit", False)):
+                            ("_fit", False), ("_young", 0.0)):
             st.setdefault(name, value)
         if st["tail"] is not None:
             st["tail"] = {**TAIL_DEFAULTS, **st["tail"]}

@@ -191,3 +191,18 @@ def test_early_takes_a_level_of_its_own_and_refuses_nonsense():
     assert not flagged(False)
     with pytest.raises(ValueError, match="calibration.tail.early"):
         build_scorer(DEFAULT_RCF, {"tail": {"early": "yes"}, "threshold": 3.0})
+
+
+def test_a_young_history_needs_a_rarer_score():
+    rng = random.Random(2)
+    plain = ScoreCalibrator(threshold=3.0, tail={"fit": "exp"})
+    young = ScoreCalibrator(threshold=3.0, tail={"fit": "exp", "young": 2.0, "mature": 1000})
+    for _ in range(100):
+        s = rng.gauss(1.0, 0.1)
+        plain.update(s)
+        young.update(s)
+    score = 1.5  # 5 sd: level 3.4 on the fitted tail; at n = 100 the young one needs 5
+    assert plain.assess(score)[1] and not young.assess(score)[1]
+    assert young.assess(5.0)[1]  # far out still flags
+    with pytest.raises(ValueError, match="young must be >= 0"):
+        ScoreCalibrator(threshold=3.0, tail={"young": -1.0})
