@@ -25,7 +25,9 @@ judge what a key's *traffic* does over time, for keys of very different volumes:
   this silence is, so far, for this key: the first silent window by the larger of the key's
   own rate of falling silent and the Poisson chance of zero, each further one by the key's
   own chance of staying silent (learned from its past silences, taken when a silence ends,
-  so the silence being judged is not learned while it lasts). An hourly batch pair that is
+  so the silence being judged is not learned while it lasts; a key never silent for long
+  stays silent as rarely as it falls silent; no window costs more than the Poisson chance
+  of zero, over the key's dispersion). An hourly batch pair that is
   silent 55 minutes an hour is silent as usual; a busy pair silent for 3 minutes is not.
 
 State lives in the key's ``usual`` dict (see :class:`~connector.features.keys.KeyState`) under
@@ -60,7 +62,7 @@ TRAFFIC_OPS = (
 COMPARING_OPS = TRAFFIC_OPS[1:]  # these name an earlier aggregate in ``field``
 RECENT_SPAN = 300.0  # key_recent: seconds of history a record keeps counting for (1/e)
 RATE_SPAN = 3600.0  # key_rate_surprise: memory of a key's usual rate over time
-RATE_FLOOR = 0.1  # key_rate_surprise: expected count never below this (one record is no news)
+RATE_FLOOR = 0.05  # key_rate_surprise: expected count never below this (one record is no news)
 DISPERSION_ALPHA = 0.05  # weight of the newest window in a key's dispersion
 RESIDUAL_CLIP = 25.0  # one window moves the dispersion by at most this squared residual
 SHIFT_WINDOWS = 10  # key_shift: windows with records a key needs before it is judged
@@ -225,10 +227,10 @@ def _flows(count: float, slot: str, frozen: dict, live: dict, age: int, first: b
     falls_silent = (frozen.get(slot + "ts", 0.0) + 0.5) / (talk + 1.0)
     poisson_zero = usual / max(1.0, frozen.get(slot + "d", 1.0))  # -log P(0), dispersed
     nats = min(-math.log(falls_silent), poisson_zero)
-    if silent_for > 0.0:
-        pause = frozen.get(slot + "ss", 0.0) + frozen.get(slot + "st", 0.0)
-        stays = (frozen.get(slot + "ss", 0.0) + 0.5) / (pause + 1.0)
-        nats += silent_for * -math.log(stays)
+    if silent_for > 0.0:  # a key never seen silent for long stays silent as rarely as it
+        pause = frozen.get(slot + "ss", 0.0) + frozen.get(slot + "st", 0.0)  # falls silent
+        stays = (frozen.get(slot + "ss", 0.0) + falls_silent) / (pause + 1.0)
+        nats += silent_for * min(-math.log(stays), poisson_zero)
     return -math.sqrt(2.0 * nats)
 
 
