@@ -175,8 +175,8 @@ class RunStats:
     ``dead_lettered`` delivered to the error topic (or found there already, or only logged
     without one), ``truncated`` of them cut to their first bytes; ``undeliverable`` could
     be neither indexed nor dead-lettered (logged, their offsets committed all the same);
-    ``uncommitted`` records' offsets were not committed (a stop while a write kept
-    failing: the next run replays them).
+    ``uncommitted`` records belong to batches left unfinished (a stop while a write kept
+    failing): their offsets were not committed, and the next run replays them.
     """
 
     records: int = 0
