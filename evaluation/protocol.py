@@ -47,7 +47,7 @@ import numpy as np
 from evaluation.corpus import LabelledSeries, load_corpus, published_scores
 from evaluation.nab import PROFILES
 from evaluation.report import PROFILE_ORDER, pooled, transfer
-from evaluation.skab import SENSORS, load_experiments, pooled_auc, pooled_scores
+from evaluation.skab import SENSORS, TRAIN_ROWS, load_experiments, pooled_auc, pooled_scores
 from evaluation.variants import VARIANTS, make_variant
 
 logger = logging.getLogger(__name__)
@@ -312,6 +312,8 @@ class ProtocolResult:
     references: list[Line] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
+    #: What each data set holds (files, rows, windows), one phrase per variant / SKAB.
+    data: list[str] = field(default_factory=list)
 
 
 def _nab_profiles(rows_scores: Callable[[str], float]) -> dict[str, float]:
@@ -428,6 +430,14 @@ def run_protocol(
            for j, r in zip(jobs, results, strict=True)}
 
     result = ProtocolResult(tuple(seeds))
+    for v, series in data.items():
+        windows = sum(len(x.windows) for x in series)
+        result.data.append(f"{v}: {len(series)} files, {sum(len(x.values) for x in series)} "
+                           f"rows, {windows} windows")
+    if experiments:
+        test = sum(len(e.anomaly) - TRAIN_ROWS for e in experiments)
+        bad = sum(int(e.anomaly[TRAIN_ROWS:].sum()) for e in experiments)
+        result.data.append(f"skab: {len(experiments)} files, {test} test rows, {bad} anomalous")
     for config in configs:
         result.seconds[config.name] = sum(
             r[1] for j, r in zip(jobs, results, strict=True) if j.config == config.name)
@@ -590,6 +600,7 @@ def format_table(result: ProtocolResult) -> str:
     head = (f"  {'row':<34} {'decision':<30} " + " ".join(f"{h:<20}" for h in _NAB_HEAD))
     out = [f"forest seeds {' '.join(map(str, result.seeds))}: mean [min, max]; NAB scores "
            "0 = never fires, 100 = perfect; SKAB F1, FAR %, MAR %, ROC AUC",
+           *(["data: " + "; ".join(result.data)] if result.data else []),
            head, "  " + "-" * (len(head) - 2)]
     for name, lines in result.lines.items():
         out.append(f"{name}  (scoring {result.seconds.get(name, 0.0):.0f} s of CPU, "
@@ -622,4 +633,5 @@ def as_json(result: ProtocolResult) -> dict[str, Any]:
             "references": [line(x) for x in result.references],
             "targets": {name: [t.strip() for t in targets(result, name)]
                         for name in result.lines},
+            "data": list(result.data),
             "wall_seconds": result.wall}
