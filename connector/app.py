@@ -89,11 +89,10 @@ def load_config(path: str | Path, env: dict[str, str] | None = None, **overrides
 
 
 def opensearch_client(cfg: PipelineConfig) -> Any:
-    from opensearchpy import OpenSearch
+    """The pipeline's OpenSearch client: TLS, basic auth or SigV4 (:mod:`connector.connections`)."""
+    from connector.connections import opensearch_client as build
 
-    kwargs = dict(cfg.output.opensearch)
-    kwargs.setdefault("timeout", 30)
-    return OpenSearch(**kwargs)
+    return build(cfg.output.opensearch, f"{cfg.name}.output.opensearch")
 
 
 def _scoring(cfg: PipelineConfig) -> Scoring:
@@ -110,8 +109,10 @@ def build_runner(
     scoring: Scoring | None = None,
 ) -> Runner:
     """Everything :class:`Runner` needs, built from ``cfg`` (clients connect lazily)."""
+    from connector.connections import check_kafka
     from connector.transform import build_transform, render_event
 
+    check_kafka(cfg.source.kafka, f"{cfg.name}.source.kafka")
     if cfg.source.kind == "file":
         source: Any = FileSource(cfg.source.path or "-", batch_size=batch_size,
                                  poll_timeout=poll_timeout)

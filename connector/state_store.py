@@ -48,6 +48,7 @@ from typing import Any
 from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConflictError, NotFoundError, RequestError, TransportError
 
+from connector.connections import opensearch_client
 from connector.errors import ConnectorError
 from connector.state_format import FORMAT_NAME, decode_state, encode_state
 
@@ -158,7 +159,7 @@ class StateStore:
         index: str = DEFAULT_INDEX,
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     ) -> None:
-        self.client = client if isinstance(client, OpenSearch) else OpenSearch(**dict(client))
+        self.client = client if isinstance(client, OpenSearch) else opensearch_client(client)
         self.group = group
         self.index = index
         self.chunk_bytes = chunk_bytes
