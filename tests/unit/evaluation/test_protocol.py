@@ -212,3 +212,13 @@ def test_targets_say_met_or_missed_and_by_how_much():
         "  SKAB own flag FAR %: 16.00 <= 15.00 MISSED by 1.00",
         "  SKAB score AUC: 0.80 >= 0.85 MISSED by 0.05",
     ]
+
+
+def test_a_cut_file_scored_alone_is_the_prefix_of_the_full_run():
+    """The product is online: cutting a file changes its labels and probation, not its outputs."""
+    series = load_corpus(DEFAULT_NAB, ["rogue_agent_key_hold"])[0]
+    detector, calibration = protocol.resolve_config("default").spec(7)
+    full = protocol.run_stream(detector, calibration, ["value"], series.values)
+    short = protocol.run_stream(detector, calibration, ["value"], series.values[:1000])
+    for key in ("score", "grade", "rank", "flag"):
+        assert np.array_equal(full[key][:1000], short[key]), key
