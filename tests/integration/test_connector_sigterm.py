@@ -41,6 +41,16 @@ def _count(client, index: str) -> int:
     return client.count(index=index)["count"]
 
 
+def _stop(proc: subprocess.Popen) -> tuple[float, float, str]:
+    """SIGTERM ``proc``: seconds until its summary line, seconds until it exited, the line."""
+    stopped = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    line = proc.stdout.readline()  # the summary is the only line on stdout
+    took = time.monotonic() - stopped
+    proc.wait(30)
+    return took, time.monotonic() - stopped, line
+
+
 def test_sigterm_flushes_commits_and_exits_zero(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
@@ -151,19 +161,16 @@ def test_sigterm_during_a_backoff_returns_at_once_with_a_true_summary(
         assert wait_for(lambda: any("retry_in=4.0s" in line or "retry_in=8.0s" in line
                                     for line in log), timeout=60), "".join(log)[-2000:]
         time.sleep(0.5)  # well inside the 4 s wait
-        stopped = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        out = proc.stdout.read()
-        proc.wait(30)
-        took = time.monotonic() - stopped
+        took, exited, out = _stop(proc)
     finally:
         if proc.poll() is None:
             proc.kill()
         proxy.close()
     reader.join(5)
-    assert took < 2.0, f"SIGTERM took {took:.1f}s: {''.join(log)[-2000:]}"
+    assert took < 2.0, f"summary {took:.1f}s after SIGTERM: {''.join(log)[-2000:]}"
+    assert exited < 10.0, exited  # the interpreter's own exit (slow on a loaded machine)
     assert proc.returncode == 1, "".join(log)[-2000:]  # a batch was left uncommitted
-    summary = json.loads(out.strip().splitlines()[-1])
+    summary = json.loads(out)
     committed = committed_offsets(kafka_bootstrap, group, topic)[0]
     assert committed == 400  # everything acknowledged before the outage was committed
     assert summary["abandoned"] is True
@@ -171,3 +178,43 @@ def test_sigterm_during_a_backoff_returns_at_once_with_a_true_summary(
     assert summary["indexed"] == _count(opensearch, index) == 400 - len(bad)
     assert summary["dead_lettered"] == len(bad)
     assert len(read_topic(kafka_bootstrap, f"{topic}.errors", 10, timeout=10)) == len(bad)
+
+
+def test_sigterm_while_the_error_topic_refuses_writes_returns_at_once(
+    kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
+):
+    # the broker refuses every dead letter (an invalid topic name: TOPIC_EXCEPTION) while
+    # the documents are indexed: the connector retries the dead letters, as in issue 11
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
+    bad = {5, 40}
+    produce(kafka_bootstrap, topic,
+            [b"{broken" if i in bad else gameday_value(i) for i in range(100)])
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+         "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
+         "--opensearch-url", opensearch_url, "--batch-size", "100", "--no-state",
+         "--errors-topic", f"refused!{topic}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    log: list[str] = []
+    reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
+    reader.start()
+    try:
+        assert wait_for(lambda: any("error topic produce failed" in line
+                                    and "retry_in=2.0s" in line for line in log),
+                        timeout=90), "".join(log)[-2000:]
+        took, exited, out = _stop(proc)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    reader.join(5)
+    assert took < 2.0, f"summary {took:.1f}s after SIGTERM: {''.join(log)[-2000:]}"
+    assert exited < 10.0, exited  # the interpreter's own exit (slow on a loaded machine)
+    summary = json.loads(out)
+    assert proc.returncode == 1 and summary["abandoned"] is True, "".join(log)[-2000:]
+    assert summary["records"] == 100 and summary["uncommitted"] == 100
+    assert summary["indexed"] == _count(opensearch, index) == 100 - len(bad)
+    assert summary["dead_lettered"] == 0  # refused: nothing claimed that was not delivered
+    assert not any("recovered after" in line for line in log)
+    assert committed_offsets(kafka_bootstrap, group, topic)[0] < 0  # replayed next run
