@@ -123,7 +123,7 @@ def traffic_value(
     if op == "key_dispersed":
         return _dispersed(value, slot, frozen, live, age, first_emission)
     if op == "key_flows":
-        return _flows(value, slot, frozen, live, age, first_emission)
+        return _flows(value, slot, frozen, live, age, start, step, first_emission)
     raise ValueError(f"unknown traffic op {op!r}")
 
 
@@ -211,16 +211,20 @@ def _learn(count: float, usual: float, slot: str, frozen: dict, live: dict) -> N
     live[slot + "d"] = dispersion + DISPERSION_ALPHA * (residual - dispersion)
 
 
-def _flows(count: float, slot: str, frozen: dict, live: dict, age: int, first: bool) -> float:
+def _flows(
+    count: float, slot: str, frozen: dict, live: dict, age: int, start: float, step: float,
+    first: bool,
+) -> float:
     """Hurdle: an active window against the usual active one; a silence by its likelihood."""
-    silent_for = frozen.get(slot + "s", 0.0)  # silent windows before this one
+    last_talk = frozen.get(slot + "lt")
+    # silent windows since the key's last window with records (emitted or not)
+    silent_for = 0.0 if last_talk is None else max(0.0, round((start - last_talk) / step) - 1.0)
     if count > 0.0:
         if first:
             _end_silence(silent_for, slot, frozen, live)
+            live[slot + "lt"] = start
         return _dispersed(count, slot, frozen, live, age, first)
     usual = frozen.get(slot + "u")
-    if first:
-        live[slot + "s"] = silent_for + 1.0
     if usual is None or age <= 1:
         return 0.0
     talk = frozen.get(slot + "tt", 0.0) + frozen.get(slot + "ts", 0.0)
@@ -248,4 +252,3 @@ def _end_silence(silent_for: float, slot: str, frozen: dict, live: dict) -> None
             counts[a], counts[b] = counts[a] / 2.0, counts[b] / 2.0
     for t, n in counts.items():
         live[slot + t] = n
-    live[slot + "s"] = 0.0

@@ -267,7 +267,7 @@ class WindowAggregator:
         values: dict[str, float] = {}
         for a, acc in zip(self.spec.aggregates, win.accs, strict=True):
             if a.op in TRAFFIC_OPS:
-                values[a.name] = traffic_value(
+                values[a.name] = 0.0 if reported else traffic_value(
                     a, values, win.usual or {}, seen.usual if seen is not None else {},
                     age=win.age, start=win.start, size=self.spec.size, step=self.spec.step,
                     first_emission=first_emission, novel=novel, count_name=self._count)
