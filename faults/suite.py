@@ -3,8 +3,10 @@
 Timeline (``D`` = the time the input takes to produce at ``rate``): worker ``a`` starts at
 once; ``kills`` SIGKILLs of ``a`` spread over ``[0.1 D, 0.9 D]`` (restarted a second later);
 worker ``b`` joins at ``0.3 D`` and leaves (SIGTERM) at ``0.7 D``; the OpenSearch proxy is cut
-at ``0.45 D`` for ``outage`` seconds; the Kafka broker is restarted at ``0.8 D`` (local stack
-only). After the input is in, the run drains (the group committed every partition to its
+at ``0.45 D`` for ``outage`` seconds; the Kafka broker is restarted at ``0.8 D`` (the local
+stack's broker when the suite runs against it; another broker only through the command in
+``$OUTLIER_FAULTS_KAFKA_RESTART``). The input is produced exactly once (:mod:`faults.producing`).
+After the input is in, the run drains (the group committed every partition to its
 end), the workers stop, and a single uninterrupted worker scores the same topic into a
 reference index. The scenario (:mod:`faults.scenarios`) names the pipeline, the input, the
 index mapping and the verdict.
