@@ -4,8 +4,9 @@ Records (gameday): twenty thousand records (1% malformed, 0.2% mapping conflicts
 at 400/s while the connector is SIGKILLed once, a second instance joins and leaves,
 OpenSearch is cut off for 30 s through a TCP proxy and the broker restarts (the local
 stack's; with ``OUTLIER_KAFKA_BOOTSTRAP`` only if ``OUTLIER_FAULTS_KAFKA_RESTART`` names a
-command restarting that broker). The input producer is exact, so its count is asserted. Windows (tolls): twenty thousand CSV toll passes (1% malformed; windows of more
-than 127 vehicles refused by the index) at 500/s, 10 s windows per station on the input's
+command restarting that broker). The input producer is exact, so its count is asserted.
+Windows (tolls): twenty thousand CSV toll passes (1% malformed; windows of more than 127
+vehicles refused by the index) at 500/s, 10 s windows per station on the input's
 fast event clock, the same faults. Each run also sends an event per flagged document. A few
 minutes each. Full runs:
 ``outlier-connector faults --scenario {gameday,tolls} --records 1000000 --kills 5``.
