@@ -20,8 +20,10 @@ baselines of ``key_ratio`` and ``key_surprise``). The per-key aggregate ops read
 - ``key_scaled_surprise``: ``key_surprise`` divided by the key's own spread of it (the root
   of an EWMA of its squares, at least 1): counts that arrive in bunches (traffic lights, batch jobs)
   vary more than a Poisson count, and a busy key would otherwise flag for ordinary bunching.
-  Its baseline and spread do not move on a silent window (one a ``missing:`` policy filled),
-  so a long silence never becomes the key's usual and its return is not a surge, nor while
+  A silent window (one a ``missing:`` policy filled) is judged as the whole silence so far
+  (``-sqrt(2 usual n)`` for ``n`` silent windows: how unlikely this long a silence is). Its
+  baseline and spread do not move on a silent window, so a long silence never becomes the
+  key's usual and its return is not a surge, nor while
   the recent windows are far from usual (a protect bounded to :data:`HOLD_WINDOWS` windows,
   so a ramp or a lasting change is followed again);
 - ``key_evidence``: evidence accumulated over consecutive windows: an EWMA (weight
@@ -118,13 +120,14 @@ def surprise(value: float, usual: float) -> float:
 
 def key_value(
     op: str, name: str, value: float, frozen: dict[str, float], state: KeyState | None,
-    age: int, first_emission: bool, novel: bool, silent: bool = False,
+    age: int, first_emission: bool, novel: bool, silent: float = 0.0,
 ) -> float:
     """The value of key op ``op`` for a window (``value``: the aggregate it compares).
 
     ``frozen`` holds the baselines the window is compared with (taken at its first
     emission); ``state.usual`` moves on when ``first_emission`` (``key_scaled_surprise``'s
-    not when ``silent``: the window was filled for a key without records).
+    not when ``silent``: the number of windows the key has been silent, this one included,
+    when a ``missing:`` policy filled it; its surprise is then that of the whole silence).
 
     Examples
     --------
@@ -143,7 +146,8 @@ def key_value(
         return max(0.0, 1.0 - age / NEW_WINDOWS) if novel else 0.0
     live = state.usual if state is not None else {}
     if op == "key_scaled_surprise":
-        return _scaled_surprise(name, value, frozen, live, age, first_emission and not silent)
+        return _scaled_surprise(name, value, frozen, live, age, first_emission and not silent,
+                                silent)
     if op == "key_evidence":
         return _evidence(name, value, frozen, live, first_emission, silent)
     if op == "key_ratio":
@@ -166,7 +170,7 @@ def key_value(
 
 def _scaled_surprise(
     name: str, value: float, frozen: dict[str, float], live: dict[str, float], age: int,
-    moves: bool,
+    moves: bool, silent: float = 0.0,
 ) -> float:
     """``key_scaled_surprise``: the Poisson surprise against the usual, in the key's spread.
 
@@ -186,6 +190,8 @@ def _scaled_surprise(
             live[slot] = value
         return 0.0
     raw = surprise(value, usual)
+    if silent and value <= 0.0:  # the whole silence so far: how unlikely this long a one is
+        raw = -math.sqrt(2.0 * max(usual, _FLOOR) * silent)
     spread = math.sqrt(max(1.0, frozen.get(spread_slot, 1.0)))
     scaled = raw / spread
     if moves:

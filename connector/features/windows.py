@@ -275,7 +275,7 @@ class WindowAggregator:
                 compared = values.get(a.field or "", 0.0)
                 values[a.name] = 0.0 if reported else key_value(
                     a.op, a.field or "", compared, win.usual or {}, seen, win.age,
-                    first_emission, novel, filled)
+                    first_emission, novel, silence / self.spec.step if filled else 0.0)
             else:
                 values[a.name] = self._fill(a.name, seen) if filled else acc.value
         if first_emission and seen is not None and not filled:

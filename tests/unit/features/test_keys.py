@@ -154,3 +154,14 @@ def test_key_scaled_surprise_follows_a_ramp_and_in_the_end_a_lasting_change():
     assert all(v < -3.0 for v in z[460:470])  # the drop is news ...
     late = z[460 + HOLD_WINDOWS + 80:]
     assert sum(abs(v) > 2.5 for v in late) <= 3  # ... and in the end the new normal
+
+
+def test_a_silence_is_judged_as_a_whole_not_window_by_window():
+    # issue 18 behaviours 3-4: a quiet station (3 a window) that stops is -2.45 per window by
+    # itself; judged as one silence it is beyond -3.5 by its second window
+    st = KeyState(0.0, 0.0, {})
+    for age in range(40):
+        key_value("key_scaled_surprise", "n", 3.0, dict(st.usual), st, age, True, False)
+    z = [key_value("key_scaled_surprise", "n", 0.0, dict(st.usual), st, 40 + n, True, False,
+                   float(n)) for n in (1, 2, 3)]
+    assert z[0] == pytest.approx(-math.sqrt(6.0)) and z[1] < -3.4 and z[2] < -4.2
