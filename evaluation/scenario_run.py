@@ -49,7 +49,7 @@ RUNS = {  # anomalies rare enough not to become the normal the models learn (see
     # tolls: 06:00 to about 12:15 (the morning rush), cloned plates are per-plate news
     "tolls": RunSpec(400_000, 0.0001, -7200.0, None,
                      ("sensor_failure", "partial_drop", "long_silence", "diversion")),
-    "flowlogs": RunSpec(7_200_000, 0.00003),
+    "flowlogs": RunSpec(1_200_000, 0.00015),  # about 22 h: a daily cycle, batch and new pairs
 }
 
 
