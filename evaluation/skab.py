@@ -28,6 +28,7 @@ __all__ = [
     "TRAIN_ROWS",
     "Experiment",
     "SkabScores",
+    "best_f1_at_far",
     "load_experiments",
     "pooled_auc",
     "pooled_scores",
@@ -149,6 +150,42 @@ def pooled_auc(labels: list[np.ndarray], scores: list[np.ndarray],
     if not pos or not neg:
         return float("nan")
     return float(_average_ranks(s)[y].sum() - pos * (pos + 1) / 2) / (pos * neg)
+
+
+def best_f1_at_far(labels: list[np.ndarray], scores: list[np.ndarray], max_far: float,
+                   skip: int = TRAIN_ROWS) -> SkabScores:
+    """The pooled scores at the one threshold with the best F1 whose FAR is at most ``max_far`` %.
+
+    A label-tuned, in-sample figure (how much the score ranks anomalies first), for
+    comparison at a fixed false-alarm rate; rows with ``score >= threshold`` detect.
+
+    Examples
+    --------
+    >>> y = [np.array([0, 0, 0, 0, 1, 1, 1, 1], bool)]
+    >>> s = [np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7, 0.05, 0.6])]
+    >>> r = best_f1_at_far(y, s, 25.0, skip=0)
+    >>> (r.tp, r.fp), round(r.f1, 3)
+    ((3, 1), 0.75)
+    >>> best_f1_at_far(y, s, 0.0, skip=0).tp
+    0
+    """
+    y = np.concatenate([np.asarray(a, bool)[skip:] for a in labels])
+    x = np.concatenate([np.asarray(a, float)[skip:] for a in scores])
+    x = np.where(np.isnan(x), -np.inf, x)
+    order = np.argsort(-x, kind="mergesort")
+    xs, ys = x[order], y[order]
+    last = np.r_[xs[1:] != xs[:-1], True]  # a threshold takes every row of its value
+    tp, fp = np.cumsum(ys)[last], np.cumsum(~ys)[last]
+    pos, neg = int(y.sum()), int((~y).sum())
+    tp, fp = np.r_[0, tp], np.r_[0, fp]  # first: nothing detects
+    fn, tn = pos - tp, neg - fp
+    far = 100.0 * fp / max(neg, 1)
+    f1 = np.where(tp + fn + fp > 0, tp / np.maximum(tp + (fn + fp) / 2, 1e-12), 0.0)
+    f1 = np.where(far <= max_far, f1, -1.0)
+    k = int(np.argmax(f1))
+    return SkabScores(float(max(f1[k], 0.0)), float(far[k]),
+                      100.0 * float(fn[k]) / max(pos, 1), int(tp[k]), int(fp[k]), int(fn[k]),
+                      int(tn[k]))
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:

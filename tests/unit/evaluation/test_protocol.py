@@ -95,7 +95,7 @@ def test_table_and_json_carry_every_line(headline):
     assert "forest seeds 42 7" in text and "NAB AWS -> RKC" in text and "AUC" in text
     data = json.loads(json.dumps(protocol.as_json(headline)))
     lines = data["configs"]["default"]["lines"]
-    assert len(lines) == len(headline.lines["default"]) == 9
+    assert len(lines) == len(headline.lines["default"]) == 10
     assert set(lines[0]["figures"]) == {"standard", "reward_low_FP", "reward_low_FN"}
     assert set(lines[0]["figures"]["standard"]) == {"mean", "min", "max"}
 

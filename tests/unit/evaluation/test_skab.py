@@ -67,3 +67,15 @@ def test_t2_reproduces_skab_published_figures_on_valve1():
 def test_missing_skab_says_where_to_get_it(tmp_path):
     with pytest.raises(DataMissing, match="github.com/waico/SKAB"):
         load_experiments(tmp_path)
+
+
+def test_best_f1_at_a_false_alarm_budget_takes_whole_ties():
+    from evaluation.skab import best_f1_at_far
+
+    y = [np.array([0, 0, 0, 0, 1, 1, 1, 1], bool), np.array([0, 1], bool)]
+    s = [np.array([0.1, 0.2, 0.3, 0.9, 0.8, 0.7, 0.05, 0.6]), np.array([0.5, 0.5])]
+    tight = best_f1_at_far(y, s, 10.0, skip=0)  # 0.9 is a normal row: nothing may detect
+    assert (tight.tp, tight.fp, tight.f1) == (0, 0, 0.0)
+    loose = best_f1_at_far(y, s, 40.0, skip=0)  # 0.5 ties one normal and one anomalous row
+    assert (loose.tp, loose.fp, loose.fn, loose.tn) == (4, 2, 1, 3)
+    assert loose.f1 == pytest.approx(4 / (4 + 1.5)) and loose.far == pytest.approx(40.0)
