@@ -30,7 +30,8 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +96,7 @@ class Runner:
         initial_backoff: float = 0.5,
         max_backoff: float = 30.0,
         progress_every: float = 10.0,
+        stop_grace: float = 10.0,
     ) -> None:
         self.source = source
         self.transform = transform
@@ -102,6 +104,7 @@ class Runner:
         self.sink = sink
         self.outputs = KafkaOutputs(errors, events)
         self.progress_every = progress_every
+        self.stop_grace = stop_grace
         self.stats = RunStats()
         self._stopping = False
         self._stop_event = threading.Event()  # ends a backoff or a producer flush at once
@@ -150,7 +153,6 @@ class Runner:
         stats = self.stats
         stats.started = time.monotonic()
         last_record = last_progress = stats.started
-        writer = ThreadPoolExecutor(1, thread_name_prefix="bulk")
         try:
             while not self._stopping:
                 held, self._retrier.held = self._retrier.held, []
@@ -161,7 +163,7 @@ class Runner:
                         records = records[: max_records - self._staged]
                     batch = self._stage(records)  # overlaps the previous batch's bulk
                     self._finish()
-                    self._submit(writer, batch)
+                    self._submit(batch)
                     if self.checkpointer is not None:
                         self._finish()
                     last_record = now = time.monotonic()
@@ -187,7 +189,6 @@ class Runner:
         except Abandon:
             stats.abandoned = True
         finally:
-            writer.shutdown(wait=True)
             self.source.close()
             self._count_outputs()
             stats.uncommitted = self._staged - self._done
@@ -237,11 +238,28 @@ class Runner:
         stamp = self.ownership.stamp({(r.topic, r.partition) for r in records})
         return _Batch(records, docs, rejections, stamp)
 
-    def _submit(self, writer: ThreadPoolExecutor, batch: _Batch) -> None:
-        """Start the batch's bulk request on the writer thread (one in flight at most)."""
+    def _submit(self, batch: _Batch) -> None:
+        """Start the batch's bulk request on a writer thread (one in flight at most)."""
         self.sink.add(batch.docs)
-        batch.future = writer.submit(self.sink.flush)
+        batch.future = _in_thread(self.sink.flush)
         self._inflight = batch
+
+    def _result(self, future: Future) -> Any:
+        """The bulk's outcome; after a stop, ``stop_grace`` s at most (then :class:`Abandon`:
+        a request that hangs, OpenSearch not answering, does not hold the stop for the
+        client's whole timeout)."""
+        stopped_at = None
+        while True:
+            try:
+                return future.result(timeout=0.2)
+            except FutureTimeout:
+                if not self._stop_event.is_set():
+                    continue
+                stopped_at = stopped_at or time.monotonic()
+                if time.monotonic() - stopped_at >= self.stop_grace:
+                    logger.warning("stop requested: the bulk request got no answer within "
+                                   "%.0fs, batch left uncommitted", self.stop_grace)
+                    raise Abandon() from None
 
     def _finish(self) -> None:
         """Wait for the in-flight bulk (retrying it if it failed), dead-letter, emit, commit."""
@@ -251,7 +269,7 @@ class Runner:
         records, docs, rejections = batch.records, batch.docs, batch.rejections
         began = time.monotonic()
         try:
-            outcome = batch.future.result()
+            outcome = self._result(batch.future)
         except RETRYABLE as exc:  # the sink kept the documents: write them again
             outcome = self._retrier.call(self.sink.flush, "opensearch bulk", records, exc)
         self.stats.wait_seconds += time.monotonic() - began
@@ -315,3 +333,20 @@ class Runner:
             s.duplicates, s.dead_lettered, s.truncated, s.undeliverable, s.flagged, s.rate(),
             s.retries,
         )
+
+
+def _in_thread(call: Callable[[], Any]) -> Future:
+    """Run ``call`` on a daemon thread: a request still hanging when the process exits after
+    a stop does not keep it alive (a pool's threads are joined at exit)."""
+    future: Future = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(call())
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting runner
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="bulk", daemon=True).start()
+    return future

@@ -218,3 +218,43 @@ def test_sigterm_while_the_error_topic_refuses_writes_returns_at_once(
     assert summary["dead_lettered"] == 0  # refused: nothing claimed that was not delivered
     assert not any("recovered after" in line for line in log)
     assert committed_offsets(kafka_bootstrap, group, topic)[0] < 0  # replayed next run
+
+
+def test_sigterm_while_opensearch_does_not_answer_stops_within_the_grace(
+    kafka_bootstrap, topic_factory, index_name_factory
+):
+    # a listener that never answers: the bulk request hangs for the client's 30 s timeout
+    import socket
+
+    topic, index, group = topic_factory(), index_name_factory(), unique("g")
+    produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(100)])
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
+             "--group-id", group, "--index", index, "--bootstrap", kafka_bootstrap,
+             "--opensearch-url", url, "--batch-size", "100", "--no-state", "--no-prepare"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        log: list[str] = []
+        reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
+        reader.start()
+        try:
+            assert wait_for(lambda: any("group assignment" in line for line in log),
+                            timeout=60), "".join(log)[-2000:]
+            time.sleep(3.0)  # the first bulk request is out, unanswered
+            took, exited, out = _stop(proc)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    reader.join(5)
+    # the default grace is 10 s, against the 30 s the request would otherwise hold the stop
+    assert took < 12.0, f"summary {took:.1f}s after SIGTERM: {''.join(log)[-2000:]}"
+    assert exited < 20.0, exited
+    summary = json.loads(out)
+    assert proc.returncode == 1 and summary["abandoned"] is True
+    assert (summary["records"], summary["indexed"], summary["uncommitted"]) == (100, 0, 100)
+    assert committed_offsets(kafka_bootstrap, group, topic)[0] < 0
