@@ -129,7 +129,9 @@ def _units(
     for batch in _batches(gen, BATCH):
         prepared, recs = [], []
         for g in batch:
-            p = transform.prepare(g.value)
+            # a record the anomaly removed is never sent: only its time and key are read, so
+            # it does not feed stateful features (a sensor's gap since its last reading)
+            p = transform.prepare(g.value) if g.send else _unsent(transform, g.value)
             if g.label is not None and spec.kinds and g.label not in spec.kinds:
                 g = dataclasses.replace(g, label=None, event=None)  # not this pipeline's kind
             if g.label is not None:
@@ -163,6 +165,18 @@ def _units(
         windows += [_window(d.doc_id, d.body["outlier"]) for d in scoring.drain()]
         units = _window_units(windows, spans, cfg.window.size, cfg.window.step, rush, ended)
     return units
+
+
+def _unsent(transform, value: bytes):
+    """Event time and key of a record that is never sent, without featurizing it."""
+    from connector.decode import parse_timestamp
+    from connector.features.extract import get_field
+    from connector.transform import Prepared
+
+    document = transform.decode(value)
+    ts = transform.cfg.timestamp
+    when = parse_timestamp(get_field(document, ts.field, None), ts.format, ts.field)
+    return Prepared(document, when, transform.key_of(document), {})
 
 
 def _window(doc_id: str, out: dict) -> tuple[str, float, bool, bool]:
