@@ -176,3 +176,59 @@ def test_a_pipeline_runs_end_to_end_over_sasl_ssl_and_https(tmp_path, secured, t
         assert '"indexed": %d' % N in done.stdout or f'"indexed": {N}' in done.stdout
     finally:
         _delete_group(secured, group)
+
+
+WRONG = "not-the-password-7f3a9c"
+# case -> (source.kafka overrides, output.opensearch overrides, what the output must name)
+FAILURES = {
+    "kafka-wrong-password": ({"sasl.password": "${OC_TEST_WRONG}"}, None,
+                             ["127.0.0.1:9192", "Authentication failed", "invalid credentials"]),
+    "kafka-unknown-ca": ({"ssl.ca.location": "OTHER_CA"}, None,
+                         ["127.0.0.1:9192", "certificate verify failed"]),
+    "opensearch-wrong-password": (None, {"http_auth": ["connector", "${OC_TEST_WRONG}"]},
+                                  ["https://127.0.0.1:9243", "status:401",
+                                   "AuthenticationException(401"]),
+    "opensearch-unknown-ca": (None, {"ca_certs": "OTHER_CA"},
+                              ["https://127.0.0.1:9243", "CERTIFICATE_VERIFY_FAILED"]),
+    "opensearch-no-write-permission": (None, {"http_auth": ["reader", "READER"]},
+                                       ["https://127.0.0.1:9243", "status:403",
+                                        "no permissions for this write"]),
+}
+
+
+def _resolve(overrides: dict[str, Any] | None, secured: secure.SecureServers
+             ) -> dict[str, Any] | None:
+    if overrides is None:
+        return None
+    out = dict(overrides)
+    for key, value in out.items():
+        if value == "OTHER_CA":
+            out[key] = str(secured.other_ca_file)
+        elif isinstance(value, list) and value[1] == "READER":
+            out[key] = [value[0], secured.password("opensearch", "reader")]
+    return out
+
+
+@pytest.mark.parametrize("case", sorted(FAILURES))
+def test_bad_credentials_fail_clearly_and_lose_nothing(case, tmp_path, secured, topic, index):
+    kafka, opensearch, named = FAILURES[case]
+    group = unique("secure-g")
+    bad = _pipeline(tmp_path, secured, topic, index, group, kafka=_resolve(kafka, secured),
+                    opensearch=_resolve(opensearch, secured))
+    good = _pipeline(tmp_path / "fixed", secured, topic, index, group) if (
+        tmp_path / "fixed").mkdir() is None else None
+    try:
+        # --no-prepare: the run goes straight to consuming (prepare's own Kafka timeout is 30 s)
+        _, output = _run_for(bad, _env(secured, OC_TEST_WRONG=WRONG), 15, "--no-prepare")
+        for words in named:
+            assert words in output, f"{case}: {words!r} not in the output:\n{output[-3000:]}"
+        _assert_no_secret(output, secured, WRONG)
+        assert _committed(secured, group, topic) < 0, "an offset was committed"
+        assert _count(secured, index) == 0
+        # the configuration fixed: every record arrives, once
+        done = _run(good, _env(secured))
+        assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        assert _count(secured, index) == N
+        assert _committed(secured, group, topic) == N
+    finally:
+        _delete_group(secured, group)
