@@ -143,11 +143,14 @@ def records(
     strength: str = "default",
     start: float | None = None,
     kinds: Sequence[str] | None = None,
+    *,
+    quiet_start: float = QUIET_START,
 ) -> Iterator[GeneratedRecord]:
     """Yield ``count`` flow records (``None`` = forever) in event-time order from ``start``.
 
     ``rate`` is the mean rate over a day (records per second); ``anomaly_rate`` the chance,
-    per flow, that an episode starts (so about ``anomaly_rate * rate * 86400`` a day).
+    per flow, that an episode starts (so about ``anomaly_rate * rate * 86400`` a day), none
+    in the first ``quiet_start`` seconds.
 
     Examples
     --------
@@ -164,6 +167,7 @@ def records(
     chosen = check_kinds(kinds, KINDS)
     net = _Network(random.Random(seed), rate, SIZES[strength], chosen, anomaly_rate,
                    time.time() if start is None else start)
+    net.quiet = quiet_start
     emitted = 0
     while count is None or emitted < count:
         for rec in net.minute():
@@ -190,6 +194,7 @@ class _Network:
         self.next_new = t0 + rng.expovariate(1.0 / NEW_PAIR_EVERY)
         self.episodes: list[_Episode] = []
         self.events = self.serial = 0
+        self.quiet = QUIET_START
 
     def minute(self) -> list[GeneratedRecord]:
         """Every flow of the next minute, in event-time order."""
@@ -212,7 +217,7 @@ class _Network:
             for ts in self._times(pair, now):
                 flows.append((ts, key, pair, {}))
         expected = len(flows)
-        if now - self.t0 >= QUIET_START and rng.random() < self.anomaly_rate * expected:
+        if now - self.t0 >= self.quiet and rng.random() < self.anomaly_rate * expected:
             self._start_episode(now + rng.uniform(0.0, 60.0))
         for ep in self.episodes:
             flows = self._apply(ep, flows, now)

@@ -114,7 +114,8 @@ def test_reviews_rule_events_and_window_documents(
 ):
     topic, events = topic_factory(), topic_factory()
     index = index_name_factory("outliers-reviews")
-    recs = list(generators.reviews.records(count=600, anomaly_rate=0.03, seed=8, start=START))
+    recs = list(generators.reviews.records(count=600, anomaly_rate=0.03, seed=8, start=START,
+                                           kinds=["review_burst"]))
     assert any(r.label for r in recs)
     produce(recs, bootstrap=kafka_bootstrap, topic=topic, pace=False)
     cfg = _config("reviews", kafka_bootstrap, opensearch_url, topic, index, events_topic=events)
@@ -160,10 +161,11 @@ def test_flowlogs_a_pair_that_stops_talking_gets_zero_flow_windows(
     kafka_bootstrap, opensearch_url, opensearch, topic_factory, index_name_factory
 ):
     topic, index = topic_factory(), index_name_factory("outliers-flowlogs")
-    # a stop starts within the first second and lasts 3 minutes; 200 s of traffic
+    # a stop starts within the first minute and lasts 3 minutes; about 200 s of traffic
     recs = list(
         generators.flowlogs.records(
-            count=60_000, anomaly_rate=0.01, seed=3, start=START, kinds=["pair_stop"]
+            count=60_000, rate=300.0, anomaly_rate=0.01, seed=3, start=START,
+            kinds=["pair_stop"], quiet_start=0.0,
         )
     )
     sent = [r for r in recs if r.send]
@@ -172,8 +174,11 @@ def test_flowlogs_a_pair_that_stops_talking_gets_zero_flow_windows(
     produce(recs, bootstrap=kafka_bootstrap, topic=topic, pace=False)
     # the shipped pipeline gives silent windows to pairs that talked for 10 minutes; these
     # 200 s hold 3 windows, so every pair seen gets them here
+    missing = yaml.safe_load((ROOT / "pipelines" / "flowlogs.yaml").read_text())["window"][
+        "missing"]
     cfg = _config(
-        "flowlogs", kafka_bootstrap, opensearch_url, topic, index, window={"empty_after": 1}
+        "flowlogs", kafka_bootstrap, opensearch_url, topic, index,
+        window={"missing": {**missing, "after": 1}},
     )
 
     stats = build_runner(cfg, poll_timeout=0.2).run(max_records=len(sent), idle_timeout=30)
