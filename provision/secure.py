@@ -194,7 +194,7 @@ def ssha(password: str, salt: bytes | None = None) -> str:
     """An htpasswd ``{SSHA}`` hash (nginx reads it).
 
     >>> ssha("pw", b"salt")
-    '{SSHA}ZnRKNYKUqbP4U3O/fsxPWD7r81JzYWx0'
+    '{SSHA}K/qCHdTzr1rftXNEV4Ob7XsySBlzYWx0'
     """
     salt = os.urandom(8) if salt is None else salt
     digest = hashlib.sha1(password.encode() + salt).digest()  # noqa: S324 - htpasswd format

@@ -15,7 +15,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -172,8 +171,7 @@ def test_a_pipeline_runs_end_to_end_over_sasl_ssl_and_https(tmp_path, secured, t
         assert _count(secured, index) == N
         assert _committed(secured, group, topic) == N
         _assert_no_secret(output, secured)
-        # the model state went through the proxy too (checkpoints in OpenSearch)
-        assert '"indexed": %d' % N in done.stdout or f'"indexed": {N}' in done.stdout
+        assert f'"indexed": {N}' in done.stdout
     finally:
         _delete_group(secured, group)
 
