@@ -48,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="basic auth user (env OUTLIER_OPENSEARCH_USER)")
     p.add_argument("--password", default=env("OUTLIER_OPENSEARCH_PASSWORD"),
                    help="basic auth password (env OUTLIER_OPENSEARCH_PASSWORD)")
+    p.add_argument("--password-file", type=Path, default=env("OUTLIER_OPENSEARCH_PASSWORD_FILE"),
+                   help="read the password from this file (a mounted Kubernetes Secret; env "
+                        "OUTLIER_OPENSEARCH_PASSWORD_FILE)")
     p.add_argument("--ca-certs", help="CA bundle to verify the server's certificate")
     p.add_argument("--insecure", action="store_true", help="do not verify TLS certificates")
     p.add_argument("--assets-dir", type=Path, default=None,
@@ -74,17 +77,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def client_from_args(args: argparse.Namespace):
     """An opensearch-py client for ``args.url`` with basic auth and TLS options."""
-    from opensearchpy import OpenSearch
+    from connector.config_env import register_secret
+    from connector.connections import opensearch_client
 
+    if getattr(args, "password_file", None) and not args.password:
+        text = Path(args.password_file).read_text(encoding="utf-8")
+        args.password = text[:-1] if text.endswith("\n") else text
+    register_secret(args.password)  # masked in every log line from here on
     kwargs: dict = {"hosts": [args.url], "timeout": 30}
     if args.user:
         kwargs["http_auth"] = (args.user, args.password or "")
     if args.url.startswith("https"):
-        kwargs.update(use_ssl=True, verify_certs=not args.insecure,
-                      ssl_show_warn=not args.insecure)
+        kwargs["use_ssl"] = True
+        if args.insecure:  # verification stays on unless asked; connections warns
+            kwargs["verify_certs"] = False
         if args.ca_certs:
             kwargs["ca_certs"] = args.ca_certs
-    return OpenSearch(**kwargs)
+    return opensearch_client(kwargs, "setup")
 
 
 def _multipart(path: Path) -> tuple[bytes, str]:
@@ -152,7 +161,9 @@ def run(args: argparse.Namespace) -> int:
                                webhook_url=args.webhook_url, dry_run=args.dry_run,
                                link_url=getattr(args, "page_link_url", None))
     except TransportError as exc:
-        print(f"setup failed against {args.url}: {exc}", file=sys.stderr)
+        from connector.config_env import mask
+
+        print(mask(f"setup failed against {args.url}: {exc}"), file=sys.stderr)
         return 2
     for change in changes:
         print(prefix + str(change))

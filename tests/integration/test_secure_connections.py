@@ -230,3 +230,25 @@ def test_bad_credentials_fail_clearly_and_lose_nothing(case, tmp_path, secured, 
         assert _committed(secured, group, topic) == N
     finally:
         _delete_group(secured, group)
+
+
+def test_setup_over_https_with_a_password_file_and_its_failures(secured):
+    base = [*CLI, "-v", "setup", "--url", secured.opensearch_url, "--user", "connector",
+            "--password-file", str(secured.secrets_dir / "opensearch-connector"),
+            "--scenario", "gameday"]
+    ok = subprocess.run([*base, "--ca-certs", str(secured.ca_file), "--dry-run"],
+                        capture_output=True, text=True, timeout=120, check=False)
+    assert ok.returncode == 0, (ok.stdout + ok.stderr)[-2000:]
+    assert "[dry-run]" in ok.stdout and "index-template outliers-gameday" in ok.stdout
+    _assert_no_secret(ok.stdout + ok.stderr, secured)
+    unknown_ca = subprocess.run([*base, "--ca-certs", str(secured.other_ca_file), "--dry-run"],
+                                capture_output=True, text=True, timeout=120, check=False)
+    assert unknown_ca.returncode == 2
+    assert (f"setup failed against {secured.opensearch_url}: " in unknown_ca.stderr
+            and "CERTIFICATE_VERIFY_FAILED" in unknown_ca.stderr)
+    wrong = subprocess.run([*CLI, "setup", "--url", secured.opensearch_url, "--user", "connector",
+                            "--ca-certs", str(secured.ca_file), "--scenario", "gameday"],
+                           env={**os.environ, "OUTLIER_OPENSEARCH_PASSWORD": WRONG},
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert wrong.returncode == 2 and "401" in wrong.stderr, wrong.stderr[-2000:]
+    _assert_no_secret(wrong.stdout + wrong.stderr, secured, WRONG)
