@@ -69,3 +69,15 @@ def test_curve_points_are_checked():
         DailyCurve(((0, 1.0), (12, 1.0)))
     with pytest.raises(ValueError, match="traffic must be realistic or even"):
         list(tolls.records(count=1, traffic="bumpy"))
+
+
+def test_tolls_passes_keeps_every_plate_and_warms_up_at_a_plates_rate():
+    # issue 18 behaviour 5: with a pool smaller than the plates, LRU eviction restarted active
+    # plates, and a warm-up of 256 passes kept nearly every plate warming up
+    from pathlib import Path
+
+    from connector.config import load_pipeline
+
+    cfg = load_pipeline(Path(__file__).resolve().parents[3] / "pipelines" / "tolls-passes.yaml")
+    assert cfg.keyed["max_keys"] >= tolls_traffic.N_PLATES
+    assert cfg.calibration["warmup"] <= 16
