@@ -213,8 +213,8 @@ def test_bad_credentials_fail_clearly_and_lose_nothing(case, tmp_path, secured, 
     group = unique("secure-g")
     bad = _pipeline(tmp_path, secured, topic, index, group, kafka=_resolve(kafka, secured),
                     opensearch=_resolve(opensearch, secured))
-    good = _pipeline(tmp_path / "fixed", secured, topic, index, group) if (
-        tmp_path / "fixed").mkdir() is None else None
+    (tmp_path / "fixed").mkdir()
+    good = _pipeline(tmp_path / "fixed", secured, topic, index, group)
     try:
         # --no-prepare: the run goes straight to consuming (prepare's own Kafka timeout is 30 s)
         _, output = _run_for(bad, _env(secured, OC_TEST_WRONG=WRONG), 15, "--no-prepare")
