@@ -117,9 +117,15 @@ def build_runner(
         source: Any = FileSource(cfg.source.path or "-", batch_size=batch_size,
                                  poll_timeout=poll_timeout)
     else:
+        from connector.connections import KafkaErrorReporter
+
+        group = cfg.source.group_id or f"outliers-{cfg.name}"
+        consumer = consumer_settings(cfg.source.kafka, group)
+        consumer.setdefault("error_cb", KafkaErrorReporter(
+            str(cfg.source.kafka.get("bootstrap.servers")), f"{cfg.name}.source.kafka"))
         source = KafkaSource(
             list(cfg.source.topics),
-            consumer_settings(cfg.source.kafka, cfg.source.group_id or f"outliers-{cfg.name}"),
+            consumer,
             batch_size=batch_size,
             poll_timeout=poll_timeout,
         )

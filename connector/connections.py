@@ -19,12 +19,16 @@ none``) and logs a warning naming the server.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
 from connector.errors import ConfigError
 
-__all__ = ["aws_sigv4_auth", "check_kafka", "opensearch_client", "opensearch_kwargs"]
+__all__ = [
+    "KafkaErrorReporter", "aws_sigv4_auth", "check_kafka", "opensearch_client",
+    "opensearch_kwargs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -151,3 +155,45 @@ def check_kafka(settings: Mapping[str, Any], where: str = "source.kafka") -> Non
     if protocol == "SASL_PLAINTEXT" and "sasl.password" in settings:
         logger.warning("Kafka %s: %s.security.protocol SASL_PLAINTEXT sends the SASL "
                        "exchange without TLS", servers, where)
+
+
+# librdkafka error codes that mean "the connection settings are wrong", with what to check
+_KAFKA_HINTS = {
+    -169: "authentication failed: check sasl.mechanism, sasl.username and sasl.password",
+    -181: "TLS failed: check ssl.ca.location (the CA that signed the broker's certificate) "
+          "and the broker's host name",
+}
+
+
+class KafkaErrorReporter:
+    """librdkafka's ``error_cb``: one clear log line per kind of error and minute.
+
+    librdkafka retries authentication and TLS failures forever and reports them only
+    through this callback (and its own stderr log); this names the servers, the settings
+    block and what to check, and says that nothing is consumed or committed meanwhile.
+
+    Examples
+    --------
+    >>> from confluent_kafka import KafkaError
+    >>> reporter = KafkaErrorReporter("b:9093", "p.source.kafka")
+    >>> reporter.line(KafkaError(-169, "SASL authentication error: invalid credentials"))[:60]
+    'kafka b:9093 (p.source.kafka): authentication failed: check '
+    """
+
+    def __init__(self, servers: str, where: str, every: float = 60.0) -> None:
+        self.servers, self.where, self.every = servers, where, every
+        self._last: dict[int, float] = {}
+
+    def line(self, err: Any) -> str:
+        hint = _KAFKA_HINTS.get(err.code())
+        head = f"kafka {self.servers} ({self.where}): "
+        return head + (f"{hint}; librdkafka: {err.str()}; nothing is consumed or committed "
+                       "until it connects" if hint else err.str())
+
+    def __call__(self, err: Any) -> None:
+        now = time.monotonic()
+        if now - self._last.get(err.code(), -self.every) < self.every:
+            return
+        self._last[err.code()] = now
+        level = logging.ERROR if err.code() in _KAFKA_HINTS or err.fatal() else logging.WARNING
+        logger.log(level, "%s", self.line(err))

@@ -180,9 +180,11 @@ WRONG = "not-the-password-7f3a9c"
 # case -> (source.kafka overrides, output.opensearch overrides, what the output must name)
 FAILURES = {
     "kafka-wrong-password": ({"sasl.password": "${OC_TEST_WRONG}"}, None,
-                             ["127.0.0.1:9192", "Authentication failed", "invalid credentials"]),
+                             ["kafka 127.0.0.1:9192 (", "authentication failed: check",
+                              "invalid credentials"]),
     "kafka-unknown-ca": ({"ssl.ca.location": "OTHER_CA"}, None,
-                         ["127.0.0.1:9192", "certificate verify failed"]),
+                         ["kafka 127.0.0.1:9192 (", "TLS failed: check ssl.ca.location",
+                          "certificate verify failed"]),
     "opensearch-wrong-password": (None, {"http_auth": ["connector", "${OC_TEST_WRONG}"]},
                                   ["https://127.0.0.1:9243", "status:401",
                                    "AuthenticationException(401"]),
