@@ -172,6 +172,13 @@ def test_a_pipeline_runs_end_to_end_over_sasl_ssl_and_https(tmp_path, secured, t
         assert _committed(secured, group, topic) == N
         _assert_no_secret(output, secured)
         assert f'"indexed": {N}' in done.stdout
+        # the state store wrote the model state through the proxy too; read it back as the
+        # connector would on a restart (same credentials, verified TLS)
+        from connector.state_store import StateStore
+
+        store = StateStore(secured.opensearch_settings(), f"{group}/gameday")
+        saved = store.get(topic, 0)
+        assert saved is not None and saved.offset == N, "no model state snapshot at the end"
     finally:
         _delete_group(secured, group)
 
