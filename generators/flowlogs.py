@@ -132,7 +132,8 @@ def daily(ts: float, shift: float = 0.0) -> float:
     (1.0, 0.35)
     """
     hour = (ts % 86400.0) / 3600.0
-    return NIGHT + (1.0 - NIGHT) * (1.0 + math.cos(2 * math.pi * (hour - PEAK_HOUR - shift) / 24)) / 2
+    phase = 2 * math.pi * (hour - PEAK_HOUR - shift) / 24
+    return NIGHT + (1.0 - NIGHT) * (1.0 + math.cos(phase)) / 2
 
 
 def records(
@@ -305,7 +306,9 @@ class _Network:
             "dst_port": rng.randrange(1, 65536) if scan else pair.port,
             "protocol": pair.protocol,
             "packets": rng.randint(1, 2) if scan else max(1, int(rng.expovariate(1 / 12))),
-            "bytes": rng.randint(40, 80) if scan else max(40, int(size * rng.lognormvariate(0.0, 0.5))),
+            "bytes": (
+                rng.randint(40, 80) if scan else max(40, int(size * rng.lognormvariate(0.0, 0.5)))
+            ),
             "action": "REJECT" if rng.random() < reject_p else "ACCEPT",
         }
         return GeneratedRecord(

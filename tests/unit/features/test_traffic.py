@@ -162,7 +162,8 @@ def test_an_hourly_batch_pair_is_neither_new_nor_stopped_every_hour():
 
 def test_busy_pairs_are_judged_in_their_own_spread_not_poissons():
     def plan(m, rng):  # 400 flows a minute whose rate swings by 30 % (gamma, shape 10)
-        return [(BUSY, 2000.0, "ACCEPT") for _ in range(poisson(rng, 400 * rng.gammavariate(10, 0.1)))]
+        n = poisson(rng, 400 * rng.gammavariate(10, 0.1))
+        return [(BUSY, 2000.0, "ACCEPT") for _ in range(n)]
 
     docs = run_flows(400, plan).docs("c->d")[60:]
     poisson_view = [abs(surprise(d["flows"], 400.0)) for d in docs]

@@ -151,7 +151,8 @@ def test_reviews_brigades_and_drips(strength):
         times = sorted(datetime.fromisoformat(b["event_time"]).timestamp() for b in bodies)
         if kind == "brigade":  # several reviewers, one movie, one rating, within a minute
             assert lo <= len({b["reviewer"] for b in bodies}) == len(bodies) <= hi
-            assert len({b["movie"] for b in bodies}) == 1 and len({b["rating"] for b in bodies}) == 1
+            assert len({b["movie"] for b in bodies}) == 1
+            assert len({b["rating"] for b in bodies}) == 1
             assert times[-1] - times[0] < 60.0
         else:  # one reviewer, a review every gap_lo-gap_hi s for 8 minutes
             assert len({b["reviewer"] for b in bodies}) == 1
