@@ -21,8 +21,8 @@ drain emits (the input ended inside them) say ``partial: true`` and their per-ke
 are 0 too: a window cut short by the end of the input is no drop. When event time stops for
 every key (the end of a file: the drain's :meth:`WindowAggregator.advance` to infinity) no
 silent window is made, so the end of the input is never an outage. What is kept per key, and
-the per-key aggregates (``key_age``, ``key_novelty``, ``key_ratio``, ``key_surprise``, ``key_deviation``,
-``key_evidence``), live in :mod:`connector.features.keys`.
+the per-key aggregates (``key_age``, ``key_novelty``, ``key_ratio``, ``key_surprise``,
+``key_deviation``, ``key_evidence``), live in :mod:`connector.features.keys`.
 
 Replays are idempotent: the highest offset folded in per partition is remembered (and kept in
 the snapshot) and records at or below it are skipped. :meth:`WindowAggregator.open_positions`
