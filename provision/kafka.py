@@ -22,6 +22,29 @@ log = logging.getLogger(__name__)
 BOOTSTRAP = f"{versions.HOST}:{versions.KAFKA_PORT}"
 
 
+# What every single-node broker of ours sets, whatever its listeners (the open and secured stacks).
+SINGLE_NODE = {
+    "num.partitions": "1",
+    "offsets.topic.replication.factor": "1",
+    "offsets.topic.num.partitions": "4",
+    "transaction.state.log.replication.factor": "1",
+    "transaction.state.log.min.isr": "1",
+    "group.initial.rebalance.delay.ms": "0",
+    "auto.create.topics.enable": "true",
+    "delete.topic.enable": "true",
+}
+
+
+def properties_text(settings: dict[str, str]) -> str:
+    """A ``server.properties`` body, one ``key=value`` line per setting.
+
+    >>> print(properties_text({"a": "1", "b.c": "x"}), end="")
+    a=1
+    b.c=x
+    """
+    return "".join(f"{key}={value}\n" for key, value in settings.items())
+
+
 def server_properties(data_dir: Path, host: str = versions.HOST) -> str:
     """The broker configuration: single node, KRaft combined mode, replication factor 1.
 
@@ -40,16 +63,9 @@ def server_properties(data_dir: Path, host: str = versions.HOST) -> str:
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(data_dir),
-        "num.partitions": "1",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "4",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        "auto.create.topics.enable": "true",
-        "delete.topic.enable": "true",
+        **SINGLE_NODE,
     }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
+    return properties_text(settings)
 
 
 def log4j_properties() -> str:

@@ -233,16 +233,9 @@ def kafka_properties(sec: SecureLayout, admin_password: str) -> str:
         "ssl.truststore.type": "PEM",
         "ssl.truststore.location": str(sec.ca_file),
         "log.dirs": str(sec.kafka / "data"),
-        "num.partitions": "1",
-        "offsets.topic.replication.factor": "1",
-        "offsets.topic.num.partitions": "4",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "group.initial.rebalance.delay.ms": "0",
-        "auto.create.topics.enable": "true",
-        "delete.topic.enable": "true",
+        **kafka.SINGLE_NODE,
     }
-    return "".join(f"{key}={value}\n" for key, value in settings.items())
+    return kafka.properties_text(settings)
 
 
 def _start_kafka(sec: SecureLayout, layout: Layout, java: Path, passwords: dict[str, str]) -> int:
