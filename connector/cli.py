@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "evaluate": "evaluation.cli",
     "validate": "connector.commands.validate",
     "faults": "faults.cli",
+    "top": "connector.commands.top",
 }
 
 
