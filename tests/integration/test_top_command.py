@@ -124,3 +124,27 @@ def test_an_empty_period_and_bad_input_are_reported(pipeline):
     assert proc.returncode == 2 and "'1hour' is not a period" in proc.stderr
     proc = _top(str(pipeline), "--index", unique("top-missing"))
     assert proc.returncode == 1 and "does not exist" in proc.stderr
+
+
+@pytest.mark.parametrize("scenario", kit.SCENARIOS)
+def test_each_bundles_top_keys_table_agrees_with_the_command(opensearch, pipeline, scenario):
+    """The dashboards' "top keys" table over the same documents gives the command's counts."""
+    objects = {o["id"]: o for o in kit.load_ndjson(kit.ROOT / "dashboards" / f"{scenario}.ndjson")}
+    vis = objects[f"outliers-{scenario}-vis-top-keys"]
+    search = objects[f"outliers-{scenario}-search-top-keys"]
+    assert "outlier.key" in search["attributes"]["columns"]
+    dash = next(o for o in objects.values() if o["type"] == "dashboard")
+    assert {vis["id"], search["id"]} <= {r["id"] for r in dash["references"]}
+    state = json.loads(vis["attributes"]["visState"])
+    index = yaml.safe_load(pipeline.read_text())["output"]["index"]
+    rows = kit.vis_rows(state, opensearch.search(index=index, body=kit.vis_request(
+        state, kit.search_source(vis)["query"]["query"])))
+    proc = _top(str(pipeline), "--since", "3h", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    want = {r["key"]: (r["flags"], r["max_grade"], r["max_score"])
+            for r in json.loads(proc.stdout)["keys"]}
+    got = {r["2"]: (r["1"], r["3"], r["4"]) for r in rows}
+    assert got.keys() == want.keys() == {"A", "B", "C", "E"}
+    for key, (flags, grade, score) in want.items():
+        assert got[key] == (flags, pytest.approx(grade), pytest.approx(score)), key
+    assert [r["2"] for r in rows[:2]] == ["E", "A"]
