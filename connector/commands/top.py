@@ -4,9 +4,11 @@ Reads the pipeline's outlier index (``output.index``) with the client ``run`` bu
 its ``output.opensearch`` block, and ranks the values of ``outlier.key`` over the documents
 with ``@timestamp >= now-<since>`` by flag count, then by max grade (OpenSearch anomaly
 detection's "top anomalies" question). Keys without a flag in the period are left out.
-Each row has the key, flags, documents, max grade, max score, the last flagged time and the
-field most often named as the cause (``outlier.top_field``). ``--json`` prints one JSON
-object instead of the table.
+Each row has the key, flags, documents, max grade and max score (over all the key's
+documents in the period), the last flagged time and the field most often named as the
+cause of its flags (``outlier.top_field``). Every scenario's Dashboards bundle has the same
+ranking as a table ("Top keys by flags"), there without the max-grade tie-break.
+``--json`` prints one JSON object instead of the table.
 
 Exit codes: 0 answered (also when no key was flagged), 1 OpenSearch failed or the index is
 missing, 2 a config error or a bad argument (``--since 90x`` says what is accepted).
