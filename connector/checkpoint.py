@@ -17,6 +17,11 @@ Lifecycle (the runner calls one method per event):
 - **revoke** (:meth:`Checkpointer.revoke`): the same order, with a snapshot forced for the
   revoked partitions, then their in-memory state is dropped; the next owner restores it.
 
+A stop (``interrupt`` set, e.g. by SIGTERM through the runner) ends a restore that keeps
+failing at once: the wait between attempts is the event's, and :meth:`Checkpointer.assign`
+raises :class:`~connector.retry.Abandon` (the runner's clean-stop path) instead of waiting
+out ``restore_timeout``.
+
 State is one :class:`PartitionState` per assigned partition (a scorer and, for windowed
 pipelines, a window aggregator): keys map to partitions, so per-key order and per-key models
 follow the partition. The blob is versioned (:func:`connector.state_format.encode_state`).
@@ -27,6 +32,7 @@ The per-partition state lives in :mod:`connector.partition_state`, the gap repla
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +48,7 @@ from connector.partition_state import (
 )
 from connector.records import SourceRecord
 from connector.replay import Replay, kafka_replay, point_scoring, read_range
+from connector.retry import Abandon
 from connector.state_store import FORMAT_NAME, StateStore, StateStoreError
 
 __all__ = [
@@ -100,6 +107,27 @@ class Checkpointer:
         ``False`` for a file source: states are made on first use.
     restore_timeout
         Seconds :meth:`assign` keeps retrying an unreachable state store before raising.
+    interrupt
+        Set on a stop request (the runner's stop event, see :meth:`interrupt_on`): a restore
+        retry in progress ends at once with :class:`~connector.retry.Abandon`.
+
+    Examples
+    --------
+    A stop during a failing restore ends it at once, not after ``restore_timeout``:
+
+    >>> import threading, time
+    >>> class Refusing:  # a state store that answers with an error every time
+    ...     def get(self, topic, partition):
+    ...         raise StateStoreError("state index refused")
+    >>> stop = threading.Event()
+    >>> cp = Checkpointer(Refusing(), factory=None, restore_timeout=120.0, interrupt=stop)
+    >>> _ = threading.Timer(0.2, stop.set).start()
+    >>> began = time.monotonic()
+    >>> try:
+    ...     cp.assign([("t", 0)], {})
+    ... except Abandon:
+    ...     print("abandoned", time.monotonic() - began < 2.0)
+    abandoned True
     """
 
     def __init__(
@@ -113,6 +141,7 @@ class Checkpointer:
         grouped: bool = True,
         restore_timeout: float = 120.0,
         clock: Callable[[], float] = time.monotonic,
+        interrupt: threading.Event | None = None,
     ) -> None:
         self.store = store
         self.factory = factory
@@ -122,6 +151,7 @@ class Checkpointer:
         self.grouped = grouped
         self.restore_timeout = restore_timeout
         self.clock = clock
+        self.interrupt = interrupt if interrupt is not None else threading.Event()
         self.states: dict[TP, PartitionState] = {}
         self.stats = CheckpointStats()
         self._scored: dict[TP, PartitionState] = {}  # the states that scored the open batch
@@ -136,18 +166,33 @@ class Checkpointer:
                 self.states[(topic, partition)] = st
         return st
 
+    def interrupt_on(self, event: threading.Event) -> None:
+        """Use ``event`` (the runner's stop event) to end a failing restore at once."""
+        self.interrupt = event
+
     def _get(self, tp: TP) -> Any:
+        """The stored state of ``tp``, retried while the store fails (up to
+        ``restore_timeout``); :class:`~connector.retry.Abandon` once ``interrupt`` is set."""
         delay, deadline = 0.5, self.clock() + self.restore_timeout
         while True:
             try:
                 return self.store.get(*tp)
             except StateStoreError as exc:
+                if self.interrupt.is_set():
+                    self._abandon(tp, exc)
                 if self.clock() + delay > deadline:
                     raise
                 logger.warning("state restore failed topic=%s partition=%s retry_in=%.1fs "
                                "error=%s", tp[0], tp[1], delay, exc)
-                time.sleep(delay)
+                if self.interrupt.wait(delay):
+                    self._abandon(tp, exc)
                 delay = min(delay * 2, 10.0)
+
+    def _abandon(self, tp: TP, exc: Exception) -> None:
+        logger.warning("stop requested during a failing state restore topic=%s partition=%s: "
+                       "partition not started, nothing consumed or committed error=%s",
+                       tp[0], tp[1], exc)
+        raise Abandon() from exc
 
     def assign(
         self,

@@ -208,6 +208,7 @@ class Runner:
     def use_checkpoints(self, checkpointer: Checkpointer) -> None:
         """Keep model state per partition: restored on assign, snapshotted on commit/revoke."""
         self.checkpointer = checkpointer
+        checkpointer.interrupt_on(self._stop_event)  # a stop ends a failing restore at once
         listen(self.source, self.ownership, self.outputs, checkpointer)
 
     def _partitions(self, records: list[SourceRecord]) -> Any:
