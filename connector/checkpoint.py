@@ -176,7 +176,7 @@ class Checkpointer:
         delay, deadline = 0.5, self.clock() + self.restore_timeout
         while True:
             try:
-                return self.store.get(*tp)
+                return self._get_once(tp)
             except StateStoreError as exc:
                 if self.interrupt.is_set():
                     self._abandon(tp, exc)
@@ -187,6 +187,32 @@ class Checkpointer:
                 if self.interrupt.wait(delay):
                     self._abandon(tp, exc)
                 delay = min(delay * 2, 10.0)
+
+    def _get_once(self, tp: TP) -> Any:
+        """One ``store.get`` that a stop cuts short: a server that accepts and never answers
+        holds a request for the client's whole timeout (30 s), so the request runs in a
+        daemon thread and the caller waits on it or on ``interrupt``, whichever comes first
+        (an abandoned request ends with the process)."""
+        done = threading.Event()
+        outcome: list[Any] = []
+
+        def request() -> None:
+            try:
+                outcome.append((True, self.store.get(*tp)))
+            except BaseException as exc:  # handed to the caller below
+                outcome.append((False, exc))
+            finally:
+                done.set()
+
+        threading.Thread(target=request, name="state-restore", daemon=True).start()
+        while not done.wait(0.05):
+            if self.interrupt.is_set():
+                raise StateStoreError(f"state restore of {tp[0]}[{tp[1]}] cut short by a stop "
+                                      f"(the state store had not answered)")
+        ok, value = outcome[0]
+        if ok:
+            return value
+        raise value
 
     def _abandon(self, tp: TP, exc: Exception) -> None:
         logger.warning("stop requested during a failing state restore topic=%s partition=%s: "

@@ -3,7 +3,9 @@ subprocess, real Kafka) ends the restore's retry at once and prints a clear summ
 of holding the stop for the restore's 2-minute timeout.
 
 The state store is the pipeline's OpenSearch; here it is a local port where nothing listens
-(connection refused on every restore attempt), so nothing is written to the shared server.
+(connection refused on every restore attempt) or one that accepts connections and never
+answers (every attempt hangs until the client's 30 s timeout), so nothing is written to the
+shared server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,19 +37,29 @@ pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _dead_port() -> int:
-    """A local TCP port with no listener (bound then released: connections are refused)."""
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A local URL whose server accepts connections and never answers."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        s.listen(64)  # the kernel completes handshakes; nothing is ever read or written
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
+def _dead_url() -> str:
+    """A local URL with no listener (bound then released: connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("store", ["refused", "silent"])
 def test_sigterm_during_a_failing_state_restore_returns_at_once(
-    kafka_bootstrap, topic_factory, index_name_factory
+    store, kafka_bootstrap, topic_factory, index_name_factory, request
 ):
     topic, index, group = topic_factory(), index_name_factory(), unique("g")
     produce(kafka_bootstrap, topic, [gameday_value(i) for i in range(50)])
-    dead = f"http://127.0.0.1:{_dead_port()}"
+    dead = _dead_url() if store == "refused" else request.getfixturevalue("silent_server")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "connector", "run", str(GAMEDAY_PIPELINE), "--topic", topic,
@@ -58,10 +71,16 @@ def test_sigterm_during_a_failing_state_restore_returns_at_once(
     reader = threading.Thread(target=lambda: log.extend(proc.stderr), daemon=True)
     reader.start()
     try:
-        # wait until the restore has failed at least twice (it now sits in a 1 s or longer
-        # wait, well inside its 120 s restore timeout), then stop it
-        assert wait_for(lambda: sum("state restore failed" in line for line in log) >= 2,
-                        timeout=90), "".join(log)[-3000:]
+        # refused: wait until the restore has failed twice (it then sits in a 1 s or longer
+        # wait, well inside its 120 s restore timeout); silent: until the partition is
+        # assigned (the first restore attempt then hangs on the server), then stop it
+        if store == "refused":
+            assert wait_for(lambda: sum("state restore failed" in line for line in log) >= 2,
+                            timeout=90), "".join(log)[-3000:]
+        else:
+            # the group assigns the partition within a few seconds and the first attempt then
+            # hangs for 30 s: stop inside it (the log checks below prove the stop hit it)
+            time.sleep(10.0)
         time.sleep(0.3)
         stopped = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -76,6 +95,7 @@ def test_sigterm_during_a_failing_state_restore_returns_at_once(
     text = "".join(log)
     assert took < 2.0, f"summary {took:.1f}s after SIGTERM: {text[-3000:]}"
     assert exited < 10.0, exited  # the interpreter's own exit (slow on a loaded machine)
+    assert proc.returncode == 1, text[-3000:]  # not a clean finish: the partition never ran
     summary = json.loads(line)
     # nothing was consumed, written or committed: the summary says so, and says why
     assert summary["abandoned"] is True, summary
