@@ -42,8 +42,8 @@ def templates_applied(opensearch_url):
 
 @pytest.mark.parametrize(("scenario", "pipeline"), PIPELINES)
 def test_connector_documents_fit_the_template(opensearch, opensearch_url, kafka_bootstrap,
-                                              index_name_factory, templates_applied,
-                                              tmp_path, scenario, pipeline):
+                                              index_name_factory, topic_factory,
+                                              templates_applied, tmp_path, scenario, pipeline):
     records = tmp_path / f"{scenario}.txt"
     gen = _cli("generate", scenario, "--stdout", "--fast", "--seed", "3",
                "--count", str(COUNT[scenario]))
@@ -52,6 +52,8 @@ def test_connector_documents_fit_the_template(opensearch, opensearch_url, kafka_
     index = index_name_factory(f"outliers-{pipeline}")
     run = _cli("run", f"pipelines/{pipeline}.yaml", "--input", str(records), "--index", index,
                "--opensearch-url", opensearch_url, "--bootstrap", kafka_bootstrap,
+               "--errors-topic", topic_factory(prefix="errors"),
+               "--events-topic", topic_factory(prefix="events"),  # never the shipped topics
                "--idle-timeout", "5")
     assert run.returncode == 0, run.stderr[-3000:]
     summary = json.loads(run.stdout.strip().splitlines()[-1])

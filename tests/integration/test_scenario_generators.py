@@ -25,6 +25,8 @@ CASES = {
     "sensors": (600, 0.02),
     "flowlogs": (6000, 0.0005),
 }
+# the flowlogs generator starts episodes only after a quiet half hour by default (a usual first)
+OPTIONS = {"flowlogs": {"quiet_start": 0.0}}
 
 
 @pytest.mark.parametrize("scenario", sorted(CASES))
@@ -34,7 +36,8 @@ def test_generator_sends_labelled_records_that_the_pipeline_accepts(
     count, anomaly_rate = CASES[scenario]
     module = importlib.import_module(f"generators.{scenario}")
     before = time.time()
-    generated = list(module.records(count=count, anomaly_rate=anomaly_rate, seed=21))
+    generated = list(module.records(count=count, anomaly_rate=anomaly_rate, seed=21,
+                                    **OPTIONS.get(scenario, {})))
     assert any(r.label for r in generated), "pick a rate that injects anomalies"
     topic, labels = topic_factory(), tmp_path / f"{scenario}.labels.jsonl"
 
@@ -42,10 +45,13 @@ def test_generator_sends_labelled_records_that_the_pipeline_accepts(
         generated, bootstrap=kafka_bootstrap, topic=topic, pace=False, labels_file=labels
     )
 
+    # records an anomaly removes (a toll sensor failing, a sensor dropping out) are labelled
+    # but not sent; generators differ in whether ``count`` includes them
     sent = [r for r in generated if r.send]
-    assert stats.sent == len(sent) == count and stats.failed == 0
-    got = read_topic(kafka_bootstrap, topic, count, timeout=60)  # stats.sent: no extras
-    assert len(got) == count
+    assert count in (len(generated), len(sent))
+    assert stats.sent == len(sent) > 0 and stats.failed == 0
+    got = read_topic(kafka_bootstrap, topic, len(sent), timeout=60)  # stats.sent: no extras
+    assert len(got) == len(sent)
     transform = build_transform(load_pipeline(ROOT / "pipelines" / f"{scenario}.yaml", env={}))
     for rec, msg in zip(sent, got, strict=True):
         assert msg.value() == rec.value and msg.key() == rec.key
