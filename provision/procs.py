@@ -6,13 +6,15 @@ so the pid's command line must also contain a marker (the server's install path)
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from provision.errors import ProvisionError
@@ -225,3 +227,20 @@ def wait_healthy(
             )
         time.sleep(interval)
     raise ProvisionError(f"{name} {not_ready} within {timeout:.0f}s")
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``path`` (created with its folder) for the block.
+
+    >>> import tempfile
+    >>> with file_lock(Path(tempfile.mkdtemp()) / "sub" / "lock"):
+    ...     pass
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -20,7 +20,6 @@ and ``stack.json``. A fresh start (nothing secure running) wipes the secure Kafk
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import json
 import logging
@@ -31,8 +30,7 @@ import ssl
 import subprocess
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -394,15 +392,9 @@ def proxy_healthy(found: SecureServers) -> bool:
 # --------------------------------------------------------------------------- life cycle
 
 
-@contextmanager
-def _locked(sec: SecureLayout) -> Iterator[None]:
+def _locked(sec: SecureLayout) -> AbstractContextManager[None]:
     sec.root.mkdir(parents=True, exist_ok=True)
-    with open(sec.lock_file, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return procs.file_lock(sec.lock_file)
 
 
 def running_pid(sec: SecureLayout, name: str) -> int | None:

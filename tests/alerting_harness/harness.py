@@ -18,7 +18,6 @@ Tests load this file by path (``tests`` is not a package)::
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import shutil
@@ -28,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from provision import maven, versions
+from provision import maven, procs, versions
 from provision.errors import ProvisionError
 from provision.layout import default_layout
 
@@ -103,9 +102,7 @@ def build() -> Harness:
     root = default_layout().cache / "alerting-harness"
     work = root / _digest(home)
     jars_dir, classes = work / "jars", work / "classes"
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / "build.lock", "w") as lock:  # another test session may be building
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with procs.file_lock(root / "build.lock"):  # another test session may be building
         if not (work / ".complete").exists():
             _compile(home, root, work)
     classpath = (classes, *sorted(jars_dir.glob("*.jar")), *distribution_jars(home))
